@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: GPL-2.0
+# Entry points. Each target is a thin wrapper around a script in scripts/.
+
+SHELL := /bin/bash
+export KSRC DEBUG JOBS OUT FORCE
+
+.PHONY: kernel vm check checkpatch export bench clean help
+
+help:
+	@echo "make kernel      build out/linux and bzImage (KSRC=<6.12.y tree>, DEBUG=1)"
+	@echo "make vm CMD=...  boot the kernel under QEMU/TCG, run CMD, return its status"
+	@echo "make check       build, then run every selftest inside the VM"
+	@echo "make checkpatch  scripts/checkpatch.pl --strict on every patch and new file"
+	@echo "make clean       remove out/"
+
+kernel:
+	@scripts/kernel.sh
+
+vm:
+	@scripts/vm.sh $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM)) \
+		$(if $(TIMEOUT),--timeout $(TIMEOUT)) -- $(CMD)
+
+check:
+	@scripts/check.sh $(if $(TESTS),--tests '$(TESTS)')
+
+checkpatch:
+	@scripts/checkpatch.sh
+
+clean:
+	rm -rf out

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _LINUX_SCHED_VMF_H
+#define _LINUX_SCHED_VMF_H
+
+#include <linux/sched.h>
+#include <linux/sched/prio.h>
+
+/*
+ * SCHED_VMF, the VM-first scheduling class, owns the prio band
+ * [MAX_RT_PRIO, MAX_VMF_PRIO): one prio per VMF level, vm first.
+ */
+#define VMF_PRIO_VM		MAX_RT_PRIO
+#define VMF_PRIO_VMM		(MAX_RT_PRIO + 1)
+
+static inline bool vmf_prio(int prio)
+{
+	return IS_ENABLED(CONFIG_SCHED_CLASS_VMF) &&
+	       prio >= MAX_RT_PRIO && prio < MAX_VMF_PRIO;
+}
+
+static inline bool vmf_task(struct task_struct *p)
+{
+	return vmf_prio(p->prio);
+}
+
+/* DL, RT or VMF: every prio that ranks above the fair class. */
+static inline bool prio_above_fair(int prio)
+{
+	return prio < MAX_VMF_PRIO;
+}
+
+#endif /* _LINUX_SCHED_VMF_H */

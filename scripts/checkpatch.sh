@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make checkpatch: the tree's scripts/checkpatch.pl --strict on every patch
+# of the series, exported from out/linux exactly as 'git format-patch'
+# sends it (so files added through the manifest are checked in context,
+# MAINTAINERS included), and on every new source file with -f.
+# Zero errors and zero warnings, or it fails.
+
+set -eu -o pipefail
+. "$(dirname "$0")/lib.sh"
+
+SERIES_ONLY=1 "$VMF_ROOT/scripts/kernel.sh"
+
+CP="$LINUX/scripts/checkpatch.pl --strict --quiet --no-summary --color=never --show-types"
+dir=$OUT/checkpatch
+rm -rf "$dir"
+mkdir -p "$dir"
+git -C "$LINUX" format-patch -q -o "$dir" vmf-base..vmf
+
+n=0
+check() { # label checkpatch-args...
+	local label=$1 out
+	shift
+	n=$((n + 1))
+	out=$(cd "$LINUX" && $CP "$@" 2>&1) || true
+	if [ -n "$out" ]; then
+		echo "--- $label"
+		echo "$out"
+	fi
+	printf '%s\n' "$out" >>"$dir/all.log"
+}
+
+: >"$dir/all.log"
+for p in "$dir"/*.patch; do
+	[ -e "$p" ] || continue
+	check "$(basename "$p")" "$p"
+done
+while read -r f; do
+	extra=()
+	# User-space tests use the C types of their libc, as kselftests do.
+	case $f in selftests/*) extra=(--ignore PREFER_KERNEL_TYPES) ;; esac
+	check "$f" "${extra[@]}" --no-tree -f "$VMF_ROOT/$f"
+done < <(cd "$VMF_ROOT" && git ls-files --cached --others --exclude-standard \
+	'kernel/*.[ch]' 'include/*.h' 'arch/*.[ch]' 'guest/*.[ch]' 'selftests/*.[ch]' \
+	'Documentation/*.rst')
+
+errors=$(grep -c '^ERROR:' "$dir/all.log" || true)
+warnings=$(grep -c '^WARNING:' "$dir/all.log" || true)
+checks=$(grep -c '^CHECK:' "$dir/all.log" || true)
+echo "checkpatch --strict: $n patches and files, $errors errors, $warnings warnings, $checks checks"
+[ "$errors" = 0 ] && [ "$warnings" = 0 ] || die "checkpatch found errors or warnings"

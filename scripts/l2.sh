@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run inside the test VM (L1): boot the same kernel as a second-level (L2)
+# guest with qemu -accel kvm, run CMD there and return its exit status.
+#
+#   l2.sh [--smp N] [--mem MB] [--timeout S] [--file SRC[:DST]]...
+#         [--qemu-arg ARG]... [--log FILE] -- CMD...
+#
+# The L2 root is an initramfs with busybox-static; --file copies static
+# binaries or data into it. The console goes to --log (default
+# l2-console.log in the run directory of vm.sh) and is checked for kernel
+# splats like the L1's.
+# QEMU's vCPU threads are named "CPU N/KVM" (debug-threads=on), so host
+# tools can find and classify them while CMD runs.
+
+set -eu -o pipefail
+
+# No XSAVE for the L2: under nested SVM on QEMU's TCG, CPUID leaf 0xD
+# reports a legacy-only XSAVE area while XCR0 features are advertised, and
+# the L2 kernel WARNs in fpu__init_system_xstate() ("XSAVE consistency
+# problem: size 2696 != kernel_size 576") on every boot.
+SMP=2 MEM=512 TIMEOUT=300 CPU=host,-xsave LOG=${VMF_OUT:-/tmp}/l2-console.log
+FILES=() QEMU_ARGS=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--smp) SMP=$2; shift 2 ;;
+	--mem) MEM=$2; shift 2 ;;
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	--file) FILES+=("$2"); shift 2 ;;
+	--qemu-arg) QEMU_ARGS+=("$2"); shift 2 ;;
+	--log) LOG=$2; shift 2 ;;
+	--) shift; break ;;
+	*) echo "l2.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+[ $# -gt 0 ] || { echo "usage: l2.sh [options] -- CMD..." >&2; exit 2; }
+KERNEL=${VMF_KERNEL:-}
+[ -f "$KERNEL" ] || { echo "l2.sh: VMF_KERNEL is not set; run me inside 'make vm'" >&2; exit 2; }
+[ -c /dev/kvm ] || { echo "l2.sh: /dev/kvm missing: KVM is not available in this VM" >&2; exit 2; }
+
+ROOT=$(mktemp -d /tmp/l2root.XXXXXX)
+trap 'rm -rf "$ROOT"' EXIT
+mkdir -p "$ROOT"/{bin,proc,sys,dev,tmp}
+cp /bin/busybox "$ROOT/bin/busybox"
+for f in "${FILES[@]}"; do
+	src=${f%%:*}
+	dst=${f#*:}
+	[ "$dst" != "$f" ] || dst=/bin/$(basename "$src")
+	mkdir -p "$ROOT/$(dirname "$dst")"
+	cp "$src" "$ROOT/$dst"
+done
+printf '%s\n' "$*" >"$ROOT/cmd.sh"
+cat >"$ROOT/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+cd /tmp
+# Tag the command's output so it can be told apart from kernel messages.
+(sh /cmd.sh 2>&1; echo "VMF_L2_STATUS=$?") | sed 's/^/L2OUT: /'
+poweroff -f
+EOF
+chmod +x "$ROOT/init"
+(cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$ROOT.cpio.gz"
+trap 'rm -rf "$ROOT" "$ROOT.cpio.gz"' EXIT
+
+set +e
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -name l2,debug-threads=on \
+	-accel kvm -cpu "$CPU" -smp "$SMP" -m "$MEM" \
+	-kernel "$KERNEL" -initrd "$ROOT.cpio.gz" \
+	-append "console=ttyS0 panic=-1 preempt=full rdinit=/init" \
+	-nographic -no-reboot -nodefaults -serial stdio "${QEMU_ARGS[@]}" \
+	</dev/null >"$LOG" 2>&1
+QEMU_RC=$?
+set -e
+
+# The console has CRLF line ends.
+STATUS=$(tr -d '\r' <"$LOG" | sed -n 's/^L2OUT: VMF_L2_STATUS=\([0-9]*\)$/\1/p' | tail -n 1)
+tr -d '\r' <"$LOG" | grep -v '^L2OUT: VMF_L2_STATUS=' | sed -n 's/^L2OUT: //p'
+if [ -z "$STATUS" ]; then
+	if [ $QEMU_RC = 124 ] || [ $QEMU_RC = 137 ]; then
+		echo "l2.sh: L2 timed out after $TIMEOUT s; last console lines:" >&2
+	else
+		echo "l2.sh: L2 ended without a status (qemu exit $QEMU_RC):" >&2
+	fi
+	tail -n 20 "$LOG" >&2
+	exit 124
+fi
+if ! "$(dirname "$0")/splat-check.sh" "$LOG" >&2; then
+	echo "l2.sh: kernel splat in the L2 console log $LOG" >&2
+	exit 126
+fi
+exit "$STATUS"

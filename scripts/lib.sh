@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the scripts in this directory. Sourced, not run.
+
+VMF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=${OUT:-$VMF_ROOT/out}
+LINUX=$OUT/linux
+
+# DEBUG=1 selects the debug kernel everywhere: its own build directory, so
+# switching between the two never rebuilds either.
+if [ "${DEBUG:-0}" = 1 ]; then
+	FLAVOUR=debug
+else
+	FLAVOUR=lean
+fi
+KBUILD=$OUT/build-$FLAVOUR
+BZIMAGE=$KBUILD/arch/x86/boot/bzImage
+
+die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+log() {
+	echo ">>> $*" >&2
+}
+
+# Run a command and report how long it took, so CI logs show every phase.
+timed() {
+	local what=$1 start end
+	shift
+	start=$(date +%s)
+	"$@"
+	local rc=$?
+	end=$(date +%s)
+	echo ">>> phase '$what' took $((end - start)) s (exit $rc)" >&2
+	return $rc
+}

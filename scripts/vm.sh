@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make vm CMD=...: boot the built kernel under qemu-system-x86_64 (TCG,
+# multi-threaded, -cpu max so nested SVM and therefore KVM work inside),
+# run CMD in it and return CMD's exit status.
+#
+#   --smp N | --smt       CPUs (default 2); --smt gives 2 SMT siblings
+#   --mem MB              memory (default 4096)
+#   --timeout S           bound on the whole run (default 600)
+#   --append "..."        extra kernel command-line words
+#   --quiet               do not echo the console
+#
+# The console log lands in out/vm/<run>/console.log (out/vm/last points
+# at the newest run). The run fails if the log shows a kernel splat.
+
+set -eu -o pipefail
+. "$(dirname "$0")/lib.sh"
+
+SMP=2 MEM=4096 TIMEOUT=600 APPEND="" QUIET=0 TOPO=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--smp) SMP=$2; shift 2 ;;
+	--smt) TOPO=",sockets=1,cores=1,threads=2"; SMP=2; shift ;;
+	--mem) MEM=$2; shift 2 ;;
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	--append) APPEND="$APPEND $2"; shift 2 ;;
+	--quiet) QUIET=1; shift ;;
+	--) shift; break ;;
+	*) die "unknown option $1" ;;
+	esac
+done
+[ $# -gt 0 ] || die "usage: vm.sh [options] -- CMD..."
+[ -f "$BZIMAGE" ] || die "no kernel at $BZIMAGE; run 'make kernel' first"
+
+RUN=$OUT/vm/$(date +%Y%m%d-%H%M%S)-$$
+mkdir -p "$RUN"
+ln -sfn "$RUN" "$OUT/vm/last"
+printf '%s\n' "$*" >"$RUN/cmd.sh"
+LOG=$RUN/console.log
+
+# Words of the form NAME=value reach init's environment.
+CMDLINE="console=ttyS0 root=/dev/root rootfstype=9p ro"
+CMDLINE="$CMDLINE rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144"
+CMDLINE="$CMDLINE init=$VMF_ROOT/scripts/vm-init.sh panic=-1 preempt=full mitigations=off"
+CMDLINE="$CMDLINE vmf_root=$VMF_ROOT vmf_kernel=$BZIMAGE $APPEND"
+
+set +e
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
+	-accel tcg,thread=multi -cpu max -smp "$SMP$TOPO" -m "$MEM" \
+	-kernel "$BZIMAGE" -append "$CMDLINE" \
+	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
+	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
+	-fsdev local,id=out,path="$RUN",security_model=none,multidevs=remap \
+	-device virtio-9p-pci,fsdev=out,mount_tag=vmfout \
+	-nographic -no-reboot -nodefaults -serial stdio </dev/null 2>&1 |
+	if [ $QUIET = 1 ]; then cat >"$LOG"; else tee "$LOG"; fi
+QEMU_RC=${PIPESTATUS[0]}
+set -e
+
+if [ -f "$RUN/status" ]; then
+	RC=$(cat "$RUN/status")
+elif [ "$QEMU_RC" = 124 ] || [ "$QEMU_RC" = 137 ]; then
+	if [ -f "$RUN/stage" ]; then
+		echo "vm: timeout after $TIMEOUT s, hung in: $(tail -n 1 "$RUN/stage")" >&2
+	else
+		echo "vm: timeout after $TIMEOUT s, hung in: kernel boot (init never ran)" >&2
+	fi
+	RC=124
+else
+	echo "vm: the VM ended without an exit status (qemu exit $QEMU_RC); see $LOG" >&2
+	RC=125
+fi
+
+if ! "$VMF_ROOT/scripts/splat-check.sh" "$LOG"; then
+	echo "vm: kernel splat in $LOG" >&2
+	[ "$RC" != 0 ] || RC=126
+fi
+exit "$RC"

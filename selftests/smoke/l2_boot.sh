@@ -1,0 +1,31 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# An L2 guest boots the same kernel under KVM inside the test VM and
+# reports its kernel version and the paravirt features it enabled.
+
+out=$("$VMF_ROOT/scripts/l2.sh" --timeout 300 -- \
+	'echo "release $(uname -r)"; dmesg | grep -E "kvm-clock: Using|pv remote TLB|PV sched yield|PV IPIs|PV spinlocks"')
+rc=$?
+echo "$out"
+if [ $rc != 0 ]; then
+	echo "FAIL: the L2 guest exited with status $rc"
+	exit 1
+fi
+
+fail=0
+want() {
+	if echo "$out" | grep -q "$2"; then
+		echo "ok: L2 reports $1"
+	else
+		echo "FAIL: L2 does not report $1"
+		fail=1
+	fi
+}
+want "the same kernel release" "^release $(uname -r)\$"
+want "kvm-clock" "kvm-clock: Using"
+want "PV TLB flush" "KVM setup pv remote TLB flush"
+want "PV sched yield" "setup PV sched yield"
+want "PV IPIs" "setup PV IPIs"
+want "PV spinlocks" "PV spinlocks enabled"
+exit $fail
