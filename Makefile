@@ -2,15 +2,17 @@
 # Entry points. Each target is a thin wrapper around a script in scripts/.
 
 SHELL := /bin/bash
-export KSRC DEBUG JOBS OUT FORCE
+export KSRC DEBUG VMF JOBS OUT FORCE BASE_VMLINUX
 
-.PHONY: kernel vm check checkpatch export bench clean help
+.PHONY: kernel vm check checkpatch export bloat-check clean help
 
 help:
 	@echo "make kernel      build out/linux and bzImage (KSRC=<6.12.y tree>, DEBUG=1)"
 	@echo "make vm CMD=...  boot the kernel under QEMU/TCG, run CMD, return its status"
 	@echo "make check       build, then run every selftest inside the VM"
 	@echo "make checkpatch  scripts/checkpatch.pl --strict on every patch and new file"
+	@echo "make export      the series with a cover letter in out/export, checked with git am"
+	@echo "make bloat-check no vmlinux change with CONFIG_SCHED_CLASS_VMF off (BASE_VMLINUX=)"
 	@echo "make clean       remove out/"
 
 kernel:
@@ -25,6 +27,12 @@ check:
 
 checkpatch:
 	@scripts/checkpatch.sh
+
+export:
+	@scripts/export.sh
+
+bloat-check:
+	@scripts/bloat-check.sh
 
 clean:
 	rm -rf out

@@ -3,8 +3,9 @@
 #
 # Build every C selftest under selftests/ into out/selftests/, against the
 # uapi headers of the kernel that was just built (so new ABI is visible)
-# and the tree's kselftest.h. The test VM runs them straight from out/,
-# which it sees over 9p.
+# and the tree's kselftest.h. Tests under selftests/kvm/ also link the
+# tree's KVM selftest library (kvm_util, ucall, guest page tables). The
+# test VM runs them straight from out/, which it sees over 9p.
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
@@ -13,6 +14,7 @@ set -eu -o pipefail
 make -s -C "$LINUX" O="$KBUILD" headers_install >/dev/null
 
 KSFT=$LINUX/tools/testing/selftests
+JOBS=${JOBS:-$(($(nproc) + 1))}
 CFLAGS="-O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE"
 CFLAGS="$CFLAGS -isystem $KBUILD/usr/include -I $KSFT -I $VMF_ROOT/selftests/lib"
 dest=$OUT/selftests
@@ -28,5 +30,28 @@ while read -r src; do
 	fi
 	gcc $CFLAGS -o "$bin" "$src" -pthread -lm || die "building $rel failed"
 	built=$((built + 1))
-done < <(find "$VMF_ROOT/selftests" -name '*.c' -not -path '*/lib/*' | sort)
+done < <(find "$VMF_ROOT/selftests" -name '*.c' -not -path '*/lib/*' \
+	-not -path "$VMF_ROOT/selftests/kvm/*" | sort)
+
+# selftests/kvm/: the tree's KVM Makefile does the work, with
+# scripts/kvm-selftests.mk read after it. It builds the library objects once
+# into kvm-lib/ and each test with that Makefile's own flags; make's
+# dependency files decide what is rebuilt. Its headers are the uapi ones of
+# $KBUILD (KHDR_INCLUDES, LINUX_HDR_PATH), its temporary files go to
+# kvm-lib/ (TMPOUT) so that nothing is written into $LINUX, and no make
+# variables of a calling 'make check' leak into it.
+if [ -n "$(find "$VMF_ROOT/selftests/kvm" -maxdepth 1 -name '*.c' 2>/dev/null)" ]; then
+	stamp=$(mktemp)
+	env -u MAKEFLAGS -u MAKELEVEL -u CFLAGS -u LDFLAGS -u LDLIBS \
+		make -s -j "$JOBS" -C "$KSFT/kvm" -f Makefile \
+		-f "$VMF_ROOT/scripts/kvm-selftests.mk" vmf-kvm-tests \
+		ARCH=x86 OUTPUT="$dest/kvm-lib" TMPOUT="$dest/kvm-lib/.tmp.$$" \
+		KHDR_INCLUDES="-isystem $KBUILD/usr/include" \
+		LINUX_HDR_PATH="$KBUILD/usr/include/" \
+		VMF_SRC="$VMF_ROOT/selftests/kvm" VMF_DEST="$dest/kvm" \
+		VMF_CFLAGS="-Werror -I $VMF_ROOT/selftests/lib" ||
+		{ rm -f "$stamp"; die "building the KVM selftests failed"; }
+	built=$((built + $(find "$dest/kvm" -maxdepth 1 -type f -newer "$stamp" | wc -l)))
+	rm -f "$stamp"
+fi
 log "selftests: $built rebuilt"

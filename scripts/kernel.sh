@@ -6,6 +6,7 @@
 #
 #   KSRC=<dir>   use this v6.12.y tree instead of Debian's linux-source-6.12
 #   DEBUG=1      build the debug flavour (configs/debug.config) in out/build-debug
+#   VMF=n        build with CONFIG_SCHED_CLASS_VMF off, in out/build-<flavour>-novmf
 #   JOBS=<n>     parallel jobs (default: CPUs + 1)
 #   SERIES_ONLY=1  stop once out/linux holds the series (no config, no build)
 #
@@ -42,7 +43,14 @@ base_identity() {
 		v=$(make -s -C "$KSRC" kernelversion)
 		echo "Linux $v from $(cd "$KSRC" && pwd)"
 	else
-		local pkg v
+		local pkg v stamp
+		# Reading the version means decompressing the whole tarball:
+		# remember it for this exact file.
+		stamp=$(stat -c '%s %Y' "$DEBIAN_TARBALL")
+		if [ "$(git -C "$LINUX" config vmf.tarstamp 2>/dev/null)" = "$stamp" ]; then
+			git -C "$LINUX" config vmf.baseid
+			return
+		fi
 		pkg=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 		v=$(tar -xOf "$DEBIAN_TARBALL" linux-source-6.12/Makefile |
 			awk '/^VERSION =/{a=$3} /^PATCHLEVEL =/{b=$3}
@@ -74,6 +82,7 @@ create_base() {
 		git -C "$tmp" commit -q -m "$id"
 	git -C "$tmp" tag vmf-base
 	git -C "$tmp" config vmf.baseid "$id"
+	[ -n "${KSRC:-}" ] || git -C "$tmp" config vmf.tarstamp "$(stat -c '%s %Y' "$DEBIAN_TARBALL")"
 	mv "$tmp" "$LINUX"
 }
 
@@ -177,10 +186,16 @@ apply_series() {
 # differs, so an unchanged config never triggers a rebuild.
 configure() {
 	local frags=("$VMF_ROOT/configs/lean.config")
-	[ "$FLAVOUR" = debug ] && frags+=("$VMF_ROOT/configs/debug.config")
 	local scratch=$OUT/config-$FLAVOUR
 	rm -rf "$scratch"
 	mkdir -p "$scratch" "$KBUILD"
+	case $FLAVOUR in debug*) frags+=("$VMF_ROOT/configs/debug.config") ;; esac
+	case $FLAVOUR in
+	*-novmf)
+		echo "# CONFIG_SCHED_CLASS_VMF is not set" >"$scratch/novmf.config"
+		frags+=("$scratch/novmf.config")
+		;;
+	esac
 	make -s -C "$LINUX" O="$scratch" x86_64_defconfig >/dev/null
 	cp "$scratch/.config" "$scratch/base.config"
 	(cd "$LINUX" && KCONFIG_CONFIG=$scratch/.config \
@@ -190,13 +205,19 @@ configure() {
 	make -s -C "$LINUX" O="$scratch" olddefconfig >/dev/null
 	# Every option that a fragment asks for must survive olddefconfig:
 	# a silently dropped option means a test would run on the wrong kernel.
+	# Later fragments override earlier ones, as in merge_config.sh.
 	local bad=0 line sym
+	local -A want=()
 	while read -r line; do
 		case $line in
 		CONFIG_*=*) sym=${line%%=*} ;;
 		"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *} ;;
 		*) continue ;;
 		esac
+		want[$sym]=$line
+	done < <(cat "${frags[@]}")
+	for sym in "${!want[@]}"; do
+		line=${want[$sym]}
 		if ! grep -qxF "$line" "$scratch/.config"; then
 			if [ "$line" = "# $sym is not set" ] && ! grep -q "^$sym=" "$scratch/.config"; then
 				continue
@@ -204,7 +225,7 @@ configure() {
 			echo "config: requested '$line', got '$(grep -E "^(# )?$sym[= ]" "$scratch/.config" || echo absent)'" >&2
 			bad=1
 		fi
-	done < <(cat "${frags[@]}")
+	done
 	[ $bad = 0 ] || die "configs/ asks for options that olddefconfig rejected"
 	if ! cmp -s "$scratch/.config" "$KBUILD/.config"; then
 		cp "$scratch/.config" "$KBUILD/.config"

@@ -61,7 +61,11 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 cd /tmp
 # Tag the command's output so it can be told apart from kernel messages.
-(sh /cmd.sh 2>&1; echo "VMF_L2_STATUS=$?") | sed 's/^/L2OUT: /'
+# Through a file: background jobs of the command must not hold a pipe open.
+sh /cmd.sh >/tmp/out 2>&1
+rc=$?
+sed 's/^/L2OUT: /' /tmp/out
+echo "L2OUT: VMF_L2_STATUS=$rc"
 poweroff -f
 EOF
 chmod +x "$ROOT/init"

@@ -12,6 +12,9 @@ if [ "${DEBUG:-0}" = 1 ]; then
 else
 	FLAVOUR=lean
 fi
+# VMF=n builds the same series with CONFIG_SCHED_CLASS_VMF off, to check
+# that the option off changes nothing (scripts/bloat-check.sh).
+[ "${VMF:-y}" = n ] && FLAVOUR=$FLAVOUR-novmf
 KBUILD=$OUT/build-$FLAVOUR
 BZIMAGE=$KBUILD/arch/x86/boot/bzImage
 

@@ -840,4 +840,166 @@ static inline int vmf_cg_require_cpu(void)
 	return 1;
 }
 
+/* Threads, placement and per-thread scheduler state. */
+
+/*
+ * pthread_create() of fn(arg) as SCHED_OTHER, whatever the policy of the
+ * creator (a SCHED_FIFO main thread would pass its own on), and pinned to
+ * cpu if cpu >= 0. 0 or -errno.
+ */
+static inline int vmf_thread_create(pthread_t *thread, int cpu, void *(*fn)(void *), void *arg)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+	pthread_attr_t attr;
+	cpu_set_t set;
+	int ret;
+
+	CPU_ZERO(&set);
+	if (cpu >= 0)
+		CPU_SET(cpu, &set);
+	ret = pthread_attr_init(&attr);
+	if (!ret)
+		ret = pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+	if (!ret)
+		ret = pthread_attr_setschedpolicy(&attr, SCHED_OTHER);
+	if (!ret)
+		ret = pthread_attr_setschedparam(&attr, &sp);
+	if (!ret && cpu >= 0)
+		ret = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	if (!ret)
+		ret = pthread_create(thread, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return -ret;
+}
+
+/*
+ * Set the affinity of a task or thread (0: the calling thread) to the CPUs
+ * whose bits are set in mask, CPU n being bit n; 0 or -errno. Unlike
+ * vmf_pin(), it does not depend on which CPUs are online.
+ */
+static inline int vmf_set_cpus(pid_t pid, unsigned long mask)
+{
+	cpu_set_t set;
+	unsigned int i;
+
+	CPU_ZERO(&set);
+	for (i = 0; i < 8 * sizeof(mask); i++)
+		if (mask & (1UL << i))
+			CPU_SET(i, &set);
+	return sched_setaffinity(pid, sizeof(set), &set) ? -errno : 0;
+}
+
+/* The affinity of a task or thread as a mask of the first 64 CPUs, or -errno. */
+static inline long vmf_get_cpus(pid_t pid)
+{
+	unsigned long mask = 0;
+	cpu_set_t set;
+	unsigned int i;
+
+	if (sched_getaffinity(pid, sizeof(set), &set))
+		return -errno;
+	for (i = 0; i < 8 * sizeof(mask) - 1; i++)
+		if (CPU_ISSET(i, &set))
+			mask |= 1UL << i;
+	return mask;
+}
+
+/* The CPU a thread runs or last ran on: field 39 of its stat file; or -errno. */
+static inline int vmf_task_cpu(pid_t pid, pid_t tid)
+{
+	char path[64], buf[1024], *p;
+	int field, ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	ret = vmf_read_file(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	/* The comm (field 2) may hold spaces: count from its closing parenthesis. */
+	p = strrchr(buf, ')');
+	for (field = 2; p && field < 39; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -EINVAL;
+	return atoi(p + 1);
+}
+
+/*
+ * A numeric line of /proc/PID/task/TID/sched ("prio", "policy", ...), such
+ * as "prio    :    100", into *val. 0, -ENOENT if there is no such line,
+ * or -errno.
+ */
+static inline int vmf_sched_field(pid_t pid, pid_t tid, const char *key, long long *val)
+{
+	char path[64], line[256], name[128];
+	int ret = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/sched", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %127[^: ] : %lld", name, val) == 2 && !strcmp(name, key)) {
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * Kernel priorities (p->prio, the "prio" of /proc/PID/sched) with
+ * CONFIG_SCHED_CLASS_VMF: RT 0..98, then vm, vmm, then the nice levels.
+ */
+#define VMF_KPRIO_VM		100
+#define VMF_KPRIO_VMM		101
+#define VMF_KPRIO_NICE_0	122
+
+/* The unboosted kernel priority of a task with these attributes. */
+static inline int vmf_kprio(int policy, int prio, int nice)
+{
+	policy &= ~SCHED_RESET_ON_FORK;
+	if (policy == SCHED_VMF)
+		return prio == VMF_CLASS_VM ? VMF_KPRIO_VM : VMF_KPRIO_VMM;
+	if (policy == SCHED_FIFO || policy == SCHED_RR)
+		return 99 - prio;
+	return VMF_KPRIO_NICE_0 + nice;
+}
+
+/* CPU hotplug. */
+
+/* Whether a CPU is online: 1, 0, or -errno (CPU 0 of x86 has no such file). */
+static inline int vmf_cpu_online(int cpu)
+{
+	char path[96], buf[16];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	ret = vmf_read_file(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	return !strcmp(buf, "1");
+}
+
+/*
+ * Take a CPU offline or bring it online, retrying for up to 10 s while
+ * another hotplug operation makes the write fail with EBUSY; 0 or -errno.
+ */
+static inline int vmf_cpu_set_online(int cpu, int online)
+{
+	struct timespec ts = { .tv_nsec = 100 * VMF_NSEC_PER_MSEC };
+	char path[96];
+	int i, ret;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	for (i = 0; i < 100; i++) {
+		ret = vmf_write_file(path, online ? "1\n" : "0\n");
+		if (ret != -EBUSY && ret != -EAGAIN)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return ret;
+}
+
 #endif /* VMF_UTIL_H */

@@ -30,6 +30,25 @@ u64 vmf_host_period_ns(void)
 }
 
 /*
+ * Change one CPU's fair server, with rq->lock held. Only an active server
+ * may be stopped: stopping an idle one underflows the deadline class's
+ * running bandwidth.
+ */
+static int vmf_fair_server_set(struct rq *rq, u64 runtime, u64 period)
+{
+	struct sched_dl_entity *server = &rq->fair_server;
+	int ret;
+
+	update_rq_clock(rq);
+	if (dl_server_active(server))
+		dl_server_stop(server);
+	ret = dl_server_apply_params(server, runtime, period, 0);
+	if (rq->cfs.h_nr_queued)
+		dl_server_start(server);
+	return ret;
+}
+
+/*
  * Apply to every CPU whose fair server has started; the others take the
  * new defaults when they start it. Returns the first error, with the CPUs
  * before it changed.
@@ -44,7 +63,7 @@ static int vmf_host_apply(u64 runtime, u64 period, struct cpumask *done)
 		scoped_guard (rq_lock_irqsave, rq) {
 			if (!rq->fair_server.dl_server)
 				continue;
-			ret = __fair_server_set_params(rq, runtime, period);
+			ret = vmf_fair_server_set(rq, runtime, period);
 		}
 		if (ret)
 			return ret;
@@ -85,8 +104,8 @@ static int vmf_host_reserve_handler(const struct ctl_table *table, int write,
 			struct rq *rq = cpu_rq(cpu);
 
 			guard(rq_lock_irqsave)(rq);
-			__fair_server_set_params(rq, (u64)old_runtime * NSEC_PER_USEC,
-						 (u64)old_period * NSEC_PER_USEC);
+			vmf_fair_server_set(rq, (u64)old_runtime * NSEC_PER_USEC,
+					    (u64)old_period * NSEC_PER_USEC);
 		}
 	}
 	cpus_read_unlock();

@@ -260,7 +260,11 @@ static void yield_task_vmf(struct rq *rq)
 	struct vmf_level *lv = &rq->vmf.level[curr->vmf.level];
 	struct rb_node *last;
 
+	/* sched_yield() and yield_to() come without a clock update. */
+	update_rq_clock(rq);
 	update_curr_vmf(rq);
+	/* ...and schedule() follows at once: it need not update it again. */
+	rq_clock_skip_update(rq);
 	/* Go behind every other task of the level: sched_yield() semantics. */
 	last = rb_last(&lv->queue.rb_root);
 	if (last) {

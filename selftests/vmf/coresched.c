@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Core scheduling ranks SCHED_VMF above the fair class. On a core with two
+ * SMT siblings (CPUs 0 and 1), a hog pinned to each CPU, each given a core
+ * scheduling cookie of its own with prctl(PR_SCHED_CORE), so that they
+ * never run at the same time. Shares are CPU time over the wall time of
+ * the same 5 s window:
+ *
+ *  - a vm hog on CPU 0 and a SCHED_OTHER hog on CPU 1: the core always
+ *    picks the vm hog and force-idles CPU 1, so the vm hog gets >= 90%
+ *    and the host hog <= 20% (the fair server may still run it for its
+ *    5%, and CPU 1's kernel threads may take a little). Were VMF tasks
+ *    squashed into the fair band in the core-wide comparison, the two
+ *    would alternate and split the time about evenly;
+ *  - the control, in the same run: both hogs SCHED_OTHER. Neither ranks
+ *    above the other, so the core alternates between them: each gets
+ *    between 30% and 70%, and force idling is what the first part sees.
+ *
+ * Skips unless CPUs 0 and 1 are SMT siblings and PR_SCHED_CORE works. The
+ * main thread is SCHED_FIFO, so that it takes its samples on time.
+ */
+#include "kselftest.h"
+#include "vmf_util.h"
+
+#define WARMUP_NS	(500 * VMF_NSEC_PER_MSEC)
+#define WINDOW_NS	(5 * VMF_NSEC_PER_SEC)
+#define SIBLINGS	"/sys/devices/system/cpu/cpu0/topology/thread_siblings_list"
+
+/* Give a thread a core scheduling cookie of its own; 0 or -errno. */
+static int cookie_create(pid_t tid)
+{
+	if (prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, (unsigned long)tid,
+		  (unsigned long)PR_SCHED_CORE_SCOPE_THREAD, 0UL))
+		return -errno;
+	return 0;
+}
+
+static int probe_child(void *arg)
+{
+	return -cookie_create(0);
+}
+
+static void require_core_sched(void)
+{
+	char buf[64];
+	int ret;
+
+	ret = vmf_read_file(SIBLINGS, buf, sizeof(buf));
+	if (ret)
+		ksft_exit_skip("no %s: %s\n", SIBLINGS, strerror(-ret));
+	if (strcmp(buf, "0-1") && strcmp(buf, "0,1"))
+		ksft_exit_skip("CPU 0's SMT siblings are \"%s\", not 0-1\n", buf);
+	ret = vmf_run_child(probe_child, NULL);
+	if (ret)
+		ksft_exit_skip("no core scheduling: PR_SCHED_CORE_CREATE: %s\n", strerror(ret));
+}
+
+/*
+ * A hog of policy/prio pinned to CPU 0 and a SCHED_OTHER hog pinned to
+ * CPU 1, each with its own cookie: their shares of one window in share[].
+ * 0, or -1 if the hogs could not be set up.
+ */
+static int core_round(int policy, int prio, double *share)
+{
+	struct vmf_hog h[2] = {
+		{ .cpu = 0, .policy = policy, .prio = prio },
+		{ .cpu = 1, .policy = SCHED_OTHER },
+	};
+	clockid_t clocks[2];
+	__u64 cpu[2], wall;
+	int i, n, ret = 0;
+
+	for (n = 0; n < 2; n++) {
+		ret = vmf_hog_start(&h[n]);
+		if (ret) {
+			ksft_print_msg("%s hog on CPU %d: %s\n", vmf_policy_name(h[n].policy),
+				       h[n].cpu, strerror(-ret));
+			goto stop;
+		}
+		clocks[n] = h[n].clock;
+	}
+	for (i = 0; i < 2; i++) {
+		ret = cookie_create(h[i].tid);
+		if (ret) {
+			ksft_print_msg("cookie for the hog on CPU %d: %s\n", i, strerror(-ret));
+			goto stop;
+		}
+	}
+	vmf_sleep_ns(WARMUP_NS);
+	vmf_measure(clocks, 2, WINDOW_NS, cpu, &wall);
+	for (i = 0; i < 2; i++)
+		share[i] = (double)cpu[i] / wall;
+	ksft_print_msg("%s hog on CPU 0 %.1f%%, SCHED_OTHER hog on CPU 1 %.1f%% of %.0f ms\n",
+		       vmf_policy_name(policy), 100 * share[0], 100 * share[1],
+		       (double)wall / VMF_NSEC_PER_MSEC);
+stop:
+	/* Stop both before joining either: a force-idled hog must see its flag. */
+	for (i = 0; i < n; i++)
+		__atomic_store_n(&h[i].stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < n; i++)
+		pthread_join(h[i].thread, NULL);
+	return ret ? -1 : 0;
+}
+
+int main(void)
+{
+	double vm[2], ctl[2];
+	int ret;
+
+	ksft_print_header();
+	vmf_require();
+	vmf_require_cpus(2);
+	require_core_sched();
+	ksft_set_plan(3);
+
+	ret = vmf_set(0, SCHED_FIFO, 10, 0, 0);
+	if (ret)
+		ksft_exit_fail_msg("making this thread SCHED_FIFO: %s\n", strerror(-ret));
+
+	if (core_round(SCHED_VMF, VMF_CLASS_VM, vm)) {
+		ksft_test_result_fail("vm hog against a host hog: could not set them up\n");
+		ksft_test_result_fail("vm hog against a host hog: could not set them up\n");
+	} else {
+		ksft_test_result(vm[0] >= 0.9, "vm hog (own cookie, CPU 0): %.1f%% >= 90%%\n",
+				 100 * vm[0]);
+		ksft_test_result(vm[1] <= 0.2,
+				 "SCHED_OTHER hog (own cookie, CPU 1) force-idled: %.1f%% <= 20%%\n",
+				 100 * vm[1]);
+	}
+
+	if (core_round(SCHED_OTHER, 0, ctl))
+		ksft_test_result_fail("control, two SCHED_OTHER hogs: could not set them up\n");
+	else
+		ksft_test_result(ctl[0] >= 0.3 && ctl[0] <= 0.7 && ctl[1] >= 0.3 && ctl[1] <= 0.7,
+				 "control, two SCHED_OTHER hogs with their own cookies: %.1f%% and %.1f%%, each in [30%%, 70%%]\n",
+				 100 * ctl[0], 100 * ctl[1]);
+	ksft_finished();
+}
