@@ -30,8 +30,35 @@ for spec in "$@"; do
 
 	dmesg >/tmp/dmesg.before
 	start=$(date +%s)
-	timeout -k 5 "$tmo" "$prog" >"$log" 2>&1
+	rm -f /tmp/timed-out
+	"$prog" >"$log" 2>&1 &
+	pid=$!
+	# On timeout, record the scheduler's state before killing: a hung
+	# test is a bug to diagnose, not only a failure to count.
+	(
+		sleep "$tmo"
+		kill -0 $pid 2>/dev/null || exit 0
+		touch /tmp/timed-out
+		{
+			echo "--- timed out after ${tmo}s; the test's threads:"
+			for t in /proc/$pid/task/* /proc/[0-9]*/task/*; do
+				grep -qs "^PPid:.*\b$pid\b" "$t/status" || [ "${t#/proc/$pid/}" != "$t" ] || continue
+				echo "$t: $(cut -d' ' -f1-3,39 "$t/stat" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null)"
+				grep -E "^(policy|prio|vmf\.)" "$t/sched" 2>/dev/null | tr -s ' ' | tr '\n' ';'
+				echo
+			done
+			echo "--- /sys/kernel/debug/sched/debug:"
+			cat /sys/kernel/debug/sched/debug
+		} >>"$log" 2>&1
+		kill -TERM $pid
+		sleep 5
+		kill -KILL $pid 2>/dev/null
+	) &
+	watchdog=$!
+	wait $pid
 	rc=$?
+	kill $watchdog 2>/dev/null
+	[ -e /tmp/timed-out ] && rc=124
 	secs=$(($(date +%s) - start))
 	dmesg | tail -n +"$(($(wc -l </tmp/dmesg.before) + 1))" >/tmp/dmesg.test
 	if ! "$VMF_ROOT/scripts/splat-check.sh" /tmp/dmesg.test >/tmp/splat; then
