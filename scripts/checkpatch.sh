@@ -12,6 +12,9 @@ set -eu -o pipefail
 
 SERIES_ONLY=1 "$VMF_ROOT/scripts/kernel.sh"
 
+# checkpatch runs scripts/spdxcheck.py with "python3" from PATH; it needs
+# Debian's python3-ply and python3-git, which another python3 may not see.
+export PATH=/usr/bin:/bin:$PATH
 CP="$LINUX/scripts/checkpatch.pl --strict --quiet --no-summary --color=never --show-types"
 dir=$OUT/checkpatch
 rm -rf "$dir"

@@ -11,9 +11,13 @@
  *    - 0.05 (so the vm class does win, and the CPU is not left idle);
  *  - a vm hog and a vmm hog on CPU 1: the vmm hog gets >= 0.8 * vmm
  *    runtime/period, the vm hog >= 1 - vmm runtime/period - 0.05;
- *  - with sched_vmf_host_runtime_us doubled to 2000, the host hogs' share
- *    grows by a factor between 1.5 and 2.5. The sysctl is restored at the
- *    end, and on SIGTERM.
+ *  - with sched_vmf_host_runtime_us raised from 1000 to 2000, the host
+ *    hogs' share grows by the added runtime over the period (5% by
+ *    default) +- 2%.
+ *    The difference, not the ratio: the deadline class enforces the
+ *    server's runtime at the tick, so each block overruns by up to a tick
+ *    whatever the runtime (measured: 9.3% at 1 ms, 14% at 2 ms, HZ=1000).
+ *    The sysctl is restored at the end, and on SIGTERM.
  *
  * The main thread is SCHED_FIFO, so that it takes its samples on time.
  */
@@ -97,7 +101,7 @@ static void vmm_round(void)
 
 int main(void)
 {
-	double before[MAX_CPUS], after[MAX_CPUS], ratio;
+	double before[MAX_CPUS], after[MAX_CPUS], gain, expect;
 	int ncpus, c, ret;
 
 	ksft_print_header();
@@ -124,11 +128,13 @@ int main(void)
 		ksft_exit_fail_msg("cannot go on without the second measurement\n");
 	vmf_sysctl_restore_all();
 
+	/* 1000 us more runtime per period, 5 points of share by default. */
+	expect = 1000.0 / vmf_sysctl_get(HOST_PERIOD);
 	for (c = 0; c < ncpus; c++) {
-		ratio = before[c] > 0 ? after[c] / before[c] : 0;
-		ksft_test_result(ratio >= 1.5 && ratio <= 2.5,
-				 "CPU %d: host runtime x2 gives host share x%.2f, in [1.5, 2.5]\n",
-				 c, ratio);
+		gain = after[c] - before[c];
+		ksft_test_result(gain >= expect - 0.02 && gain <= expect + 0.02,
+				 "CPU %d: +1000 us host runtime gives +%.1f%% host share, expected %.1f%% +- 2%%\n",
+				 c, 100 * gain, 100 * expect);
 	}
 	ksft_finished();
 }
