@@ -9,6 +9,7 @@
 #   VMF=n        build with CONFIG_SCHED_CLASS_VMF off, in out/build-<flavour>-novmf
 #   JOBS=<n>     parallel jobs (default: CPUs + 1)
 #   SERIES_ONLY=1  stop once out/linux holds the series (no config, no build)
+#   CONFIG_ONLY=1  stop once the build directory has its .config
 #
 # Every step is skipped when its inputs did not change, and the source tree
 # is only ever moved with "git checkout", which rewrites just the files that
@@ -256,4 +257,5 @@ timed "source" ensure_base
 timed "series" apply_series
 [ "${SERIES_ONLY:-0}" = 1 ] && exit 0
 timed "config" configure
+[ "${CONFIG_ONLY:-0}" = 1 ] && exit 0
 timed "build $FLAVOUR" build
