@@ -19,8 +19,8 @@ set -eu -o pipefail
 # No XSAVE for the L2: under nested SVM on QEMU's TCG, CPUID leaf 0xD
 # reports a legacy-only XSAVE area while XCR0 features are advertised, and
 # the L2 kernel WARNs in fpu__init_system_xstate() ("XSAVE consistency
-# problem: size 2696 != kernel_size 576") on every boot.
-SMP=2 MEM=512 TIMEOUT=300 CPU=host,-xsave LOG=${VMF_OUT:-/tmp}/l2-console.log
+# problem: size 2696 != kernel_size 576") on every boot. L2_CPU overrides.
+SMP=2 MEM=512 TIMEOUT=300 CPU=${L2_CPU:-host,-xsave} LOG=${VMF_OUT:-/tmp}/l2-console.log
 FILES=() QEMU_ARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
