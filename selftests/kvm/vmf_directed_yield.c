@@ -140,27 +140,11 @@ static void *vcpu_thread_fn(void *arg)
 /* A thread for the vCPU, SCHED_OTHER and pinned to cpu. */
 static void vcpu_thread_start(struct vcpu_thread *t, int cpu)
 {
-	struct sched_param sp = { .sched_priority = 0 };
-	pthread_attr_t attr;
-	cpu_set_t set;
 	int ret;
 
 	t->tid = 0;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	ret = pthread_attr_init(&attr);
-	if (!ret)
-		ret = pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
-	if (!ret)
-		ret = pthread_attr_setschedpolicy(&attr, SCHED_OTHER);
-	if (!ret)
-		ret = pthread_attr_setschedparam(&attr, &sp);
-	if (!ret)
-		ret = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
-	if (!ret)
-		ret = pthread_create(&t->thread, &attr, vcpu_thread_fn, t);
-	pthread_attr_destroy(&attr);
-	TEST_ASSERT(!ret, "starting the thread of vCPU %u: %s", t->vcpu->id, strerror(ret));
+	ret = vmf_thread_create(&t->thread, cpu, vcpu_thread_fn, t);
+	TEST_ASSERT(!ret, "starting the thread of vCPU %u: %s", t->vcpu->id, strerror(-ret));
 }
 
 /* A vCPU's binary stat; the 6.12 library only reads VM stats. */

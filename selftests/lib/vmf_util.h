@@ -566,23 +566,20 @@ static inline void *vmf_hog_fn(void *arg)
 }
 
 /*
- * Start a hog; 0 or -errno. It starts as SCHED_OTHER on its CPU and the
- * caller gives it its policy: a hog that made itself, say, vmm next to a
- * vm hog could wait a long time before it could report back.
+ * pthread_create() of fn(arg) as SCHED_OTHER, whatever the policy of the
+ * creator (a SCHED_FIFO main thread would pass its own on), and pinned to
+ * cpu if cpu >= 0. 0 or -errno.
  */
-static inline int vmf_hog_start(struct vmf_hog *h)
+static inline int vmf_thread_create(pthread_t *thread, int cpu, void *(*fn)(void *), void *arg)
 {
 	struct sched_param sp = { .sched_priority = 0 };
 	pthread_attr_t attr;
 	cpu_set_t set;
 	int ret;
 
-	h->err = 0;
-	h->ready = 0;
-	h->stop = 0;
 	CPU_ZERO(&set);
-	if (h->cpu >= 0)
-		CPU_SET(h->cpu, &set);
+	if (cpu >= 0)
+		CPU_SET(cpu, &set);
 	ret = pthread_attr_init(&attr);
 	if (!ret)
 		ret = pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
@@ -590,13 +587,29 @@ static inline int vmf_hog_start(struct vmf_hog *h)
 		ret = pthread_attr_setschedpolicy(&attr, SCHED_OTHER);
 	if (!ret)
 		ret = pthread_attr_setschedparam(&attr, &sp);
-	if (!ret && h->cpu >= 0)
+	if (!ret && cpu >= 0)
 		ret = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
 	if (!ret)
-		ret = pthread_create(&h->thread, &attr, vmf_hog_fn, h);
+		ret = pthread_create(thread, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
+	return -ret;
+}
+
+/*
+ * Start a hog; 0 or -errno. It starts as SCHED_OTHER on its CPU and the
+ * caller gives it its policy: a hog that made itself, say, vmm next to a
+ * vm hog could wait a long time before it could report back.
+ */
+static inline int vmf_hog_start(struct vmf_hog *h)
+{
+	int ret;
+
+	h->err = 0;
+	h->ready = 0;
+	h->stop = 0;
+	ret = vmf_thread_create(&h->thread, h->cpu, vmf_hog_fn, h);
 	if (ret)
-		return -ret;
+		return ret;
 	while (!__atomic_load_n(&h->ready, __ATOMIC_ACQUIRE))
 		usleep(1000);
 	if (!h->err)
@@ -841,36 +854,6 @@ static inline int vmf_cg_require_cpu(void)
 }
 
 /* Threads, placement and per-thread scheduler state. */
-
-/*
- * pthread_create() of fn(arg) as SCHED_OTHER, whatever the policy of the
- * creator (a SCHED_FIFO main thread would pass its own on), and pinned to
- * cpu if cpu >= 0. 0 or -errno.
- */
-static inline int vmf_thread_create(pthread_t *thread, int cpu, void *(*fn)(void *), void *arg)
-{
-	struct sched_param sp = { .sched_priority = 0 };
-	pthread_attr_t attr;
-	cpu_set_t set;
-	int ret;
-
-	CPU_ZERO(&set);
-	if (cpu >= 0)
-		CPU_SET(cpu, &set);
-	ret = pthread_attr_init(&attr);
-	if (!ret)
-		ret = pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
-	if (!ret)
-		ret = pthread_attr_setschedpolicy(&attr, SCHED_OTHER);
-	if (!ret)
-		ret = pthread_attr_setschedparam(&attr, &sp);
-	if (!ret && cpu >= 0)
-		ret = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
-	if (!ret)
-		ret = pthread_create(thread, &attr, fn, arg);
-	pthread_attr_destroy(&attr);
-	return -ret;
-}
 
 /*
  * Set the affinity of a task or thread (0: the calling thread) to the CPUs
