@@ -60,31 +60,31 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 cd /tmp
-# Tag the command's output so it can be told apart from kernel messages.
-# Through a file: background jobs of the command must not hold a pipe open.
+# The command's output goes out on the second serial port: on the console
+# it would interleave with kernel messages. Through a file first, because
+# background jobs of the command must not hold a pipe open.
 sh /cmd.sh >/tmp/out 2>&1
 rc=$?
-sed 's/^/L2OUT: /' /tmp/out
-echo "L2OUT: VMF_L2_STATUS=$rc"
+stty -F /dev/ttyS1 raw -echo
+{ cat /tmp/out; echo "VMF_L2_STATUS=$rc"; } >/dev/ttyS1
 poweroff -f
 EOF
 chmod +x "$ROOT/init"
 (cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$ROOT.cpio.gz"
-trap 'rm -rf "$ROOT" "$ROOT.cpio.gz"' EXIT
+trap 'rm -rf "$ROOT" "$ROOT.cpio.gz" "$ROOT.out"' EXIT
 
 set +e
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -name l2,debug-threads=on \
 	-accel kvm -cpu "$CPU" -smp "$SMP" -m "$MEM" \
 	-kernel "$KERNEL" -initrd "$ROOT.cpio.gz" \
 	-append "console=ttyS0 panic=-1 preempt=full rdinit=/init" \
-	-nographic -no-reboot -nodefaults -serial stdio "${QEMU_ARGS[@]}" \
-	</dev/null >"$LOG" 2>&1
+	-nographic -no-reboot -nodefaults -serial stdio -serial "file:$ROOT.out" \
+	"${QEMU_ARGS[@]}" </dev/null >"$LOG" 2>&1
 QEMU_RC=$?
 set -e
 
-# The console has CRLF line ends.
-STATUS=$(tr -d '\r' <"$LOG" | sed -n 's/^L2OUT: VMF_L2_STATUS=\([0-9]*\)$/\1/p' | tail -n 1)
-tr -d '\r' <"$LOG" | grep -v '^L2OUT: VMF_L2_STATUS=' | sed -n 's/^L2OUT: //p'
+STATUS=$(sed -n 's/^VMF_L2_STATUS=\([0-9]*\)$/\1/p' "$ROOT.out" 2>/dev/null | tail -n 1)
+grep -v '^VMF_L2_STATUS=' "$ROOT.out" 2>/dev/null || true
 if [ -z "$STATUS" ]; then
 	if [ $QEMU_RC = 124 ] || [ $QEMU_RC = 137 ]; then
 		echo "l2.sh: L2 timed out after $TIMEOUT s; last console lines:" >&2

@@ -9,6 +9,8 @@
 #   --mem MB              memory (default 4096)
 #   --timeout S           bound on the whole run (default 600)
 #   --append "..."        extra kernel command-line words
+#   --kernel BZIMAGE      boot this kernel instead of the built one (for
+#                         comparisons with a stock kernel)
 #   --quiet               do not echo the console
 #
 # The console log lands in out/vm/<run>/console.log (out/vm/last points
@@ -26,6 +28,7 @@ while [ $# -gt 0 ]; do
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--append) APPEND="$APPEND $2"; shift 2 ;;
 	--quiet) QUIET=1; shift ;;
+	--kernel) BZIMAGE=$(realpath "$2"); shift 2 ;;
 	--) shift; break ;;
 	*) die "unknown option $1" ;;
 	esac
