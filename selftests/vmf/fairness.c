@@ -11,10 +11,13 @@
  *    share it gets alone on the CPU, measured first (3 s) in the same run,
  *    so the cost of its own sleeps and wakeups does not count against the
  *    scheduler. A sleeper that waited for the hog's slice at each wakeup
- *    would get about 1/(3 + 1.5) of the CPU instead of 1/3, and fail.
+ *    would get about 1/(3 + 1.5) of the CPU instead of 1/3, and fail;
+ *  - two VMs: the 8 vCPU threads of one and the 1 of another, all nice 0,
+ *    for 10 s: the 8-vCPU VM gets between 7 and 9 times the CPU time of
+ *    the 1-vCPU VM (weights per thread, no group level: 8).
  *
  * 10 s is a few thousand 3 ms slices, so one slice more or less moves a
- * share by far less than the tolerance; the whole test takes about 35 s.
+ * share by far less than the tolerance; the whole test takes about 50 s.
  */
 #include "kselftest.h"
 #include "vmf_util.h"
@@ -108,17 +111,40 @@ static void test_sleeper(void)
 			 100 * got / demand);
 }
 
+static void test_vms(void)
+{
+	struct vmf_hog h[9];
+	__u64 cpu[9], wall, big = 0;
+	double ratio;
+	int i;
+
+	for (i = 0; i < 9; i++)
+		h[i] = vm_hog(0);
+	if (vmf_hogs_run(h, 9, WARMUP_NS, WINDOW_NS, cpu, &wall)) {
+		ksft_test_result_fail("8-vCPU VM against 1-vCPU VM: could not start the hogs\n");
+		return;
+	}
+	for (i = 0; i < 8; i++)
+		big += cpu[i];
+	ratio = cpu[8] ? (double)big / cpu[8] : 1e9;
+	ksft_print_msg("8-vCPU VM: %.0f ms, 1-vCPU VM: %.0f ms of CPU in %.0f ms\n",
+		       ms(big), ms(cpu[8]), ms(wall));
+	ksft_test_result(ratio >= 7 && ratio <= 9,
+			 "8-vCPU VM against 1-vCPU VM on one CPU: ratio %.2f in [7, 9]\n", ratio);
+}
+
 int main(void)
 {
 	ksft_print_header();
 	vmf_require();
 	vmf_require_cpus(2);
-	ksft_set_plan(3);
+	ksft_set_plan(4);
 
 	if (vmf_pin(0, 0))
 		ksft_exit_fail_perror("pinning to CPU 0");
 	test_equal();
 	test_nice();
 	test_sleeper();
+	test_vms();
 	ksft_finished();
 }

@@ -21,6 +21,14 @@
  * until they used vmm_runtime or went to sleep (a deferred reservation,
  * like the fair server's).
  *
+ * On SMP, a waking task goes to a CPU where nothing of its level or above
+ * runs: its previous CPU, an idle one, or one running only host work,
+ * which it preempts. A CPU where a VMF task waits while it could run
+ * elsewhere is marked overloaded in its root domain; it pushes the waiter
+ * to such a CPU, and CPUs that run out of VMF work pull it, as RT does.
+ * The time VMF tasks run is tracked with PELT and taken off the capacity
+ * the fair class sees, so that host work moves away from busy vCPUs.
+ *
  * See Documentation/scheduler/sched-vmf.rst.
  */
 #include <linux/sched/vmf.h>
@@ -48,6 +56,27 @@ static inline int vmf_level_of(struct task_struct *p)
 {
 	return p->prio == VMF_PRIO_VM ? VMF_LEVEL_VM : VMF_LEVEL_VMM;
 }
+
+/* The task classes as the sched_vmf_* tracepoints number them. */
+enum vmf_trace_class {
+	VMF_TRACE_VM,
+	VMF_TRACE_VMM,
+	VMF_TRACE_HOST,
+	VMF_TRACE_BATCH,
+};
+
+static int vmf_trace_class(struct task_struct *p)
+{
+	if (vmf_task(p))
+		return vmf_level_of(p) == VMF_LEVEL_VM ? VMF_TRACE_VM : VMF_TRACE_VMM;
+	return task_has_idle_policy(p) ? VMF_TRACE_BATCH : VMF_TRACE_HOST;
+}
+
+enum vmf_migrate_reason {
+	VMF_MIGRATE_WAKEUP,
+	VMF_MIGRATE_PUSH,
+	VMF_MIGRATE_PULL,
+};
 
 static inline struct vmf_level *vmf_level(struct rq *rq, struct task_struct *p)
 {
@@ -173,6 +202,74 @@ static void vmf_vmm_update_boost(struct rq *rq)
 	}
 }
 
+#ifdef CONFIG_SMP
+static void vmf_set_overload(struct rq *rq, bool overloaded)
+{
+	if (overloaded) {
+		cpumask_set_cpu(rq->cpu, rq->rd->vmfo_mask);
+		/* Pullers read the count first, then the mask. */
+		smp_wmb();
+		atomic_inc(&rq->rd->vmfo_count);
+	} else {
+		atomic_dec(&rq->rd->vmfo_count);
+		cpumask_clear_cpu(rq->cpu, rq->rd->vmfo_mask);
+	}
+}
+
+static void vmf_update_overload(struct rq *rq)
+{
+	struct vmf_rq *vrq = &rq->vmf;
+	bool overloaded = vrq->nr_pushable > 0;
+
+	if (overloaded == vrq->overloaded)
+		return;
+	vrq->overloaded = overloaded;
+	/* rq_online_vmf() and rq_offline_vmf() handle the others. */
+	if (rq->online)
+		vmf_set_overload(rq, overloaded);
+}
+
+/* A task enters or leaves its level's queue, where it waits. */
+static void vmf_pushable_add(struct rq *rq, struct task_struct *p)
+{
+	if (p->nr_cpus_allowed < 2 || is_migration_disabled(p))
+		return;
+	p->vmf.pushable = 1;
+	rq->vmf.nr_pushable++;
+	vmf_update_overload(rq);
+}
+
+static void vmf_pushable_del(struct rq *rq, struct task_struct *p)
+{
+	if (!p->vmf.pushable)
+		return;
+	p->vmf.pushable = 0;
+	rq->vmf.nr_pushable--;
+	vmf_update_overload(rq);
+}
+#else
+static inline void vmf_pushable_add(struct rq *rq, struct task_struct *p) { }
+static inline void vmf_pushable_del(struct rq *rq, struct task_struct *p) { }
+#endif
+
+/* Run delay: from wakeup or preemption to the CPU, for the tracepoint. */
+static void vmf_wait_start(struct rq *rq, struct task_struct *p)
+{
+	if (!p->vmf.wait_start)
+		p->vmf.wait_start = rq_clock(rq);
+}
+
+static void vmf_wait_end(struct rq *rq, struct task_struct *p)
+{
+	/* A migrated waiter compares two CPUs' clocks: never negative. */
+	s64 delay = rq_clock(rq) - p->vmf.wait_start;
+
+	if (!p->vmf.wait_start)
+		return;
+	p->vmf.wait_start = 0;
+	trace_sched_vmf_run_delay(p, vmf_trace_class(p), max_t(s64, delay, 0));
+}
+
 /* schedstats: wait_* is run delay, as in /proc/PID/sched for other classes. */
 static void vmf_stats_enqueue(struct rq *rq, struct task_struct *p, int flags)
 {
@@ -226,14 +323,31 @@ static void enqueue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
 	if (lv == &vrq->level[VMF_LEVEL_VMM] && !lv->nr_running)
 		vrq->vmm_since = rq_clock(rq);
 
+	SCHED_WARN_ON(se->on_rq || !RB_EMPTY_NODE(&se->run_node));
+	SCHED_WARN_ON(task_cpu(p) != cpu_of(rq));
 	se->level = vmf_level_of(p);
-	if (p != vrq->curr)
+	if (p != vrq->curr) {
 		rb_add_cached(&se->run_node, &lv->queue, vmf_se_less);
+		vmf_pushable_add(rq, p);
+	}
 	se->on_rq = 1;
 	lv->nr_running++;
 	vrq->nr_running++;
 	add_nr_running(rq, 1);
 	vmf_stats_enqueue(rq, p, flags);
+
+	if (p == rq->curr || (flags & ENQUEUE_RESTORE))
+		return;
+	vmf_wait_start(rq, p);
+#ifdef CONFIG_SMP
+	if ((flags & ENQUEUE_WAKEUP) && (flags & ENQUEUE_MIGRATED))
+		vrq->nr_wakeup_migrations++;
+#endif
+	/* Fair (host or batch) tasks are preempted at once by the core. */
+	if (sched_class_above(&vmf_sched_class, rq->curr->sched_class) &&
+	    !is_idle_task(rq->curr))
+		trace_sched_vmf_preempt(p, vmf_trace_class(p), rq->curr,
+					vmf_trace_class(rq->curr));
 }
 
 static bool dequeue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
@@ -242,10 +356,17 @@ static bool dequeue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
 	struct vmf_rq *vrq = &rq->vmf;
 	struct vmf_level *lv = &vrq->level[se->level];
 
+	SCHED_WARN_ON(!se->on_rq || task_cpu(p) != cpu_of(rq));
 	update_curr_vmf(rq);
 	vmf_stats_dequeue(rq, p, flags);
-	if (p != vrq->curr)
+	if (p != vrq->curr) {
 		rb_erase_cached(&se->run_node, &lv->queue);
+		RB_CLEAR_NODE(&se->run_node);
+		vmf_pushable_del(rq, p);
+	}
+	/* A migration does not end the wait; a sleep does. */
+	if (flags & DEQUEUE_SLEEP)
+		se->wait_start = 0;
 	se->on_rq = 0;
 	lv->nr_running--;
 	vrq->nr_running--;
@@ -325,8 +446,11 @@ static void wakeup_preempt_vmf(struct rq *rq, struct task_struct *p, int flags)
 	if (curr->sched_class != &vmf_sched_class || p == curr)
 		return;
 	update_curr_vmf(rq);
-	if (vmf_should_preempt(rq, curr, p))
-		resched_curr(rq);
+	if (!vmf_should_preempt(rq, curr, p))
+		return;
+	resched_curr(rq);
+	if (vmf_level_of(p) != vmf_level_of(curr))
+		trace_sched_vmf_preempt(p, vmf_trace_class(p), curr, vmf_trace_class(curr));
 }
 
 static struct task_struct *pick_task_vmf(struct rq *rq)
@@ -353,21 +477,47 @@ static struct task_struct *pick_task_vmf(struct rq *rq)
 	return p;
 }
 
+#ifdef CONFIG_SMP
+static void vmf_queue_push(struct rq *rq);
+static void vmf_queue_pull(struct rq *rq);
+#else
+static inline void vmf_queue_push(struct rq *rq) { }
+static inline void vmf_queue_pull(struct rq *rq) { }
+#endif
+
 static void set_next_task_vmf(struct rq *rq, struct task_struct *p, bool first)
 {
 	struct sched_vmf_entity *se = vmf_se(p);
 	struct vmf_rq *vrq = &rq->vmf;
 
 	if (vrq->curr != p) {
-		rb_erase_cached(&se->run_node, &vrq->level[se->level].queue);
+		/*
+		 * Not queued: a task that blocks in schedule() stays current
+		 * while ->balance() (a pull, fair's newidle balance) drops the
+		 * rq lock, and a class or prio change can come in then.
+		 */
+		if (se->on_rq) {
+			rb_erase_cached(&se->run_node, &vrq->level[se->level].queue);
+			RB_CLEAR_NODE(&se->run_node);
+			vmf_pushable_del(rq, p);
+		}
 		vrq->curr = p;
 		se->slice_start = p->se.sum_exec_runtime;
 		if (schedstat_enabled())
 			__update_stats_wait_end(rq, p, &p->stats);
 	}
+	vmf_wait_end(rq, p);
 	p->se.exec_start = rq_clock_task(rq);
 	if (se->level == VMF_LEVEL_VMM)
 		vrq->vmm_since = rq_clock(rq);
+
+	/* If prev was VMF, put_prev_task_vmf() has updated the signal. */
+	if (rq->curr->sched_class != &vmf_sched_class)
+		update_vmf_rq_load_avg(rq_clock_pelt(rq), rq, 0);
+	cpufreq_update_util(rq, 0);
+
+	if (first)
+		vmf_queue_push(rq);
 }
 
 static void put_prev_task_vmf(struct rq *rq, struct task_struct *p, struct task_struct *next)
@@ -376,11 +526,14 @@ static void put_prev_task_vmf(struct rq *rq, struct task_struct *p, struct task_
 	struct vmf_rq *vrq = &rq->vmf;
 
 	update_curr_vmf(rq);
+	update_vmf_rq_load_avg(rq_clock_pelt(rq), rq, 1);
 	if (se->level == VMF_LEVEL_VMM)
 		vrq->vmm_since = rq_clock(rq);
 	vrq->curr = NULL;
 	if (se->on_rq) {
 		rb_add_cached(&se->run_node, &vrq->level[se->level].queue, vmf_se_less);
+		vmf_pushable_add(rq, p);
+		vmf_wait_start(rq, p);
 		if (schedstat_enabled())
 			__update_stats_wait_start(rq, p, &p->stats);
 	}
@@ -393,6 +546,8 @@ static void task_tick_vmf(struct rq *rq, struct task_struct *p, int queued)
 	struct task_struct *next;
 
 	update_curr_vmf(rq);
+	update_vmf_rq_load_avg(rq_clock_pelt(rq), rq, 1);
+	cpufreq_update_util(rq, 0);
 
 	vmf_vmm_update_boost(rq);
 	/* The reservation starts or ends: switch to the level it picks. */
@@ -417,8 +572,11 @@ static void task_tick_vmf(struct rq *rq, struct task_struct *p, int queued)
 
 static void switched_to_vmf(struct rq *rq, struct task_struct *p)
 {
-	if (task_on_rq_queued(p) && rq->curr != p)
-		wakeup_preempt(rq, p, 0);
+	if (!task_on_rq_queued(p) || rq->curr == p)
+		return;
+	wakeup_preempt(rq, p, 0);
+	if (!test_tsk_need_resched(rq->curr))
+		vmf_queue_push(rq);
 }
 
 static void prio_changed_vmf(struct rq *rq, struct task_struct *p, int oldprio)
@@ -441,34 +599,318 @@ static unsigned int get_rr_interval_vmf(struct rq *rq, struct task_struct *p)
 
 #ifdef CONFIG_SMP
 /*
- * Minimal placement, enough for correctness: stay on the previous CPU
- * unless it is busy with VMF work and an allowed CPU is idle.
+ * Is there VMF work of @level or above on @cpu? Then a task of @level
+ * placed there would wait. A CPU running an RT task counts as busy too.
+ * Read without the rq lock: placement is a hint, and push and pull
+ * correct it under the locks.
  */
-static int select_task_rq_vmf(struct task_struct *p, int cpu, int flags)
+static bool vmf_cpu_busy(int cpu, int level)
 {
-	struct task_struct *curr;
-	int i;
+	struct rq *rq = cpu_rq(cpu);
+	unsigned int nr = READ_ONCE(rq->vmf.level[VMF_LEVEL_VM].nr_running);
+
+	if (level == VMF_LEVEL_VMM)
+		nr += READ_ONCE(rq->vmf.level[VMF_LEVEL_VMM].nr_running);
+	return nr || READ_ONCE(rq->rt.rt_nr_running);
+}
+
+static unsigned int vmf_cpu_load(int cpu, int level)
+{
+	struct rq *rq = cpu_rq(cpu);
+	unsigned int nr = READ_ONCE(rq->vmf.level[VMF_LEVEL_VM].nr_running);
+
+	if (level == VMF_LEVEL_VMM)
+		nr += READ_ONCE(rq->vmf.level[VMF_LEVEL_VMM].nr_running);
+	return nr;
+}
+
+/* An active CPU of the root domain @span, other than @skip. */
+static bool vmf_cpu_usable(const struct cpumask *span, int cpu, int skip)
+{
+	return cpu != skip && cpu_active(cpu) && cpumask_test_cpu(cpu, span);
+}
+
+/*
+ * A CPU for @p where nothing of its level or above runs: an idle one,
+ * sharing a cache with @near if there is one, else one that runs only
+ * host work. -1 if every one of them has VMF work.
+ */
+static int vmf_find_free_cpu(struct task_struct *p, const struct cpumask *span,
+			     int near, int skip)
+{
+	struct sched_domain *sd = rcu_dereference(per_cpu(sd_llc, near));
+	int level = vmf_level_of(p), cpu, host_cpu = -1;
+
+	if (sd) {
+		for_each_cpu_and(cpu, sched_domain_span(sd), p->cpus_ptr) {
+			if (vmf_cpu_usable(span, cpu, skip) &&
+			    available_idle_cpu(cpu) && !vmf_cpu_busy(cpu, level))
+				return cpu;
+		}
+	}
+	for_each_cpu_and(cpu, p->cpus_ptr, span) {
+		if (!vmf_cpu_usable(span, cpu, skip) || vmf_cpu_busy(cpu, level))
+			continue;
+		if (available_idle_cpu(cpu))
+			return cpu;
+		if (host_cpu < 0)
+			host_cpu = cpu;
+	}
+	return host_cpu;
+}
+
+/*
+ * Wakeup placement: the previous CPU if nothing of the task's level or
+ * above runs there; else an idle CPU, sharing cache where possible; else
+ * a CPU running only host work; only then the allowed CPU with the least
+ * VMF work, the previous one on a tie. Only CPUs of the previous CPU's
+ * root domain count: isolated CPUs are in none but their own.
+ */
+static int select_task_rq_vmf(struct task_struct *p, int prev_cpu, int wake_flags)
+{
+	int level = vmf_level_of(p), cpu, best;
+	const struct cpumask *span;
+	unsigned int best_load;
 
 	if (p->nr_cpus_allowed == 1)
-		return cpu;
+		return prev_cpu;
 
 	guard(rcu)();
-	curr = READ_ONCE(cpu_rq(cpu)->curr);
-	if (!curr || curr->sched_class != &vmf_sched_class)
-		return cpu;
+	if (!vmf_cpu_busy(prev_cpu, level) && cpu_active(prev_cpu))
+		return prev_cpu;
 
-	for_each_cpu_and(i, p->cpus_ptr, cpu_active_mask) {
-		if (available_idle_cpu(i))
-			return i;
+	span = cpu_rq(prev_cpu)->rd->span;
+	best = vmf_find_free_cpu(p, span, prev_cpu, -1);
+	if (best < 0) {
+		best = prev_cpu;
+		best_load = vmf_cpu_load(prev_cpu, level);
+		for_each_cpu_and(cpu, p->cpus_ptr, span) {
+			unsigned int load = vmf_cpu_load(cpu, level);
+
+			if (vmf_cpu_usable(span, cpu, -1) && load < best_load) {
+				best = cpu;
+				best_load = load;
+			}
+		}
 	}
-	return cpu;
+	if (best != prev_cpu)
+		trace_sched_vmf_migrate(p, vmf_trace_class(p), prev_cpu, best,
+					VMF_MIGRATE_WAKEUP);
+	return best;
 }
 
+/*
+ * @p waits on @rq and may go elsewhere now. As in RT's push, do not trust
+ * the pushable mark alone after rq->lock was dropped: the task may be on
+ * its way off a CPU, or pinned by migrate_disable().
+ */
+static bool vmf_movable(struct rq *rq, struct task_struct *p)
+{
+	return p->vmf.pushable && task_rq(p) == rq && task_on_rq_queued(p) &&
+	       !task_on_cpu(rq, p) && !is_migration_disabled(p);
+}
+
+/* The first waiting task, vm level first, that may run on @cpu. */
+static struct task_struct *vmf_pushable_task(struct rq *rq, int cpu, int max_level)
+{
+	struct rb_node *node;
+	int level;
+
+	for (level = VMF_LEVEL_VM; level <= max_level; level++) {
+		for (node = rb_first_cached(&rq->vmf.level[level].queue); node;
+		     node = rb_next(node)) {
+			struct task_struct *p =
+				vmf_task_of(rb_entry(node, struct sched_vmf_entity, run_node));
+
+			if (vmf_movable(rq, p) &&
+			    (cpu < 0 || cpumask_test_cpu(cpu, p->cpus_ptr)))
+				return p;
+		}
+	}
+	return NULL;
+}
+
+/* Both rqs locked; @p waits on @src. */
+static void vmf_move_task(struct rq *src, struct rq *dst, struct task_struct *p,
+			  enum vmf_migrate_reason reason)
+{
+	trace_sched_vmf_migrate(p, vmf_trace_class(p), cpu_of(src), cpu_of(dst), reason);
+	deactivate_task(src, p, 0);
+	set_task_cpu(p, cpu_of(dst));
+	activate_task(dst, p, 0);
+	wakeup_preempt(dst, p, 0);
+	if (reason == VMF_MIGRATE_PUSH)
+		src->vmf.nr_pushed++;
+	else
+		dst->vmf.nr_pulled++;
+}
+
+/*
+ * Push one waiting task of @rq to a CPU where nothing of its level or
+ * above runs. double_lock_balance() may drop rq->lock: every fact is
+ * checked again once both locks are held.
+ */
+static bool push_vmf_task(struct rq *rq)
+{
+	struct task_struct *p;
+	struct rq *dst;
+	bool moved = false;
+	int cpu;
+
+	p = vmf_pushable_task(rq, -1, VMF_LEVEL_VMM);
+	if (!p)
+		return false;
+
+	rcu_read_lock();
+	cpu = vmf_find_free_cpu(p, rq->rd->span, cpu_of(rq), cpu_of(rq));
+	rcu_read_unlock();
+	if (cpu < 0)
+		return false;
+
+	dst = cpu_rq(cpu);
+	get_task_struct(p);
+	double_lock_balance(rq, dst);
+	if (vmf_movable(rq, p) &&
+	    cpumask_test_cpu(cpu, p->cpus_ptr) && cpu_active(cpu) &&
+	    !vmf_cpu_busy(cpu, vmf_level_of(p))) {
+		vmf_move_task(rq, dst, p, VMF_MIGRATE_PUSH);
+		moved = true;
+	}
+	double_unlock_balance(rq, dst);
+	put_task_struct(p);
+	return moved;
+}
+
+static void push_vmf_tasks(struct rq *rq)
+{
+	unsigned int tries = rq->vmf.nr_pushable;
+
+	/* A task that cannot move stays pushable: bound the loop. */
+	while (tries-- && push_vmf_task(rq))
+		;
+}
+
+/*
+ * @this_rq has no VMF work of some level: pull the first waiting task of
+ * that level from an overloaded CPU of the root domain.
+ */
+static void pull_vmf_task(struct rq *this_rq)
+{
+	int this_cpu = cpu_of(this_rq), cpu, max_level;
+
+	if (this_rq->vmf.level[VMF_LEVEL_VM].nr_running || !cpu_active(this_cpu))
+		return;
+	max_level = this_rq->vmf.nr_running ? VMF_LEVEL_VM : VMF_LEVEL_VMM;
+	if (!atomic_read(&this_rq->rd->vmfo_count))
+		return;
+	/* Pairs with the smp_wmb() in vmf_set_overload(). */
+	smp_rmb();
+
+	for_each_cpu(cpu, this_rq->rd->vmfo_mask) {
+		struct rq *src = cpu_rq(cpu);
+		struct task_struct *p;
+		bool moved = false;
+
+		if (cpu == this_cpu || !READ_ONCE(src->vmf.nr_pushable))
+			continue;
+
+		double_lock_balance(this_rq, src);
+		/* The lock may have been dropped: check our own state too. */
+		if (!this_rq->vmf.level[VMF_LEVEL_VM].nr_running &&
+		    (max_level == VMF_LEVEL_VM || !this_rq->vmf.nr_running)) {
+			p = vmf_pushable_task(src, this_cpu, max_level);
+			if (p) {
+				vmf_move_task(src, this_rq, p, VMF_MIGRATE_PULL);
+				moved = true;
+			}
+		}
+		double_unlock_balance(this_rq, src);
+		if (moved)
+			return;
+	}
+}
+
+static DEFINE_PER_CPU(struct balance_callback, vmf_push_head);
+static DEFINE_PER_CPU(struct balance_callback, vmf_pull_head);
+
+static void vmf_queue_push(struct rq *rq)
+{
+	if (rq->vmf.nr_pushable)
+		queue_balance_callback(rq, &per_cpu(vmf_push_head, cpu_of(rq)),
+				       push_vmf_tasks);
+}
+
+static void vmf_queue_pull(struct rq *rq)
+{
+	queue_balance_callback(rq, &per_cpu(vmf_pull_head, cpu_of(rq)), pull_vmf_task);
+}
+
+/* Called when @rq is about to run its idle task. */
+void vmf_queue_idle_pull(struct rq *rq)
+{
+	if (atomic_read(&rq->rd->vmfo_count))
+		vmf_queue_pull(rq);
+}
+
+/* A VMF task leaves the CPU: pull if no VMF work of its level is left. */
 static int balance_vmf(struct rq *rq, struct task_struct *prev, struct rq_flags *rf)
 {
+	if (!prev->vmf.on_rq && prev->sched_class == &vmf_sched_class &&
+	    !rq->vmf.level[VMF_LEVEL_VM].nr_running) {
+		/*
+		 * prev is on_cpu, so nobody migrates it; interrupts are off
+		 * and the pick has not started: as balance_rt().
+		 */
+		rq_unpin_lock(rq, rf);
+		pull_vmf_task(rq);
+		rq_repin_lock(rq, rf);
+	}
 	return rq->vmf.nr_running > 0;
 }
-#endif
+
+/*
+ * A task that wakes on a CPU busy with VMF work and does not preempt it
+ * waits: push it (or another waiter) away at once.
+ */
+static void task_woken_vmf(struct rq *rq, struct task_struct *p)
+{
+	if (!task_on_cpu(rq, p) && !test_tsk_need_resched(rq->curr) && p->vmf.pushable)
+		push_vmf_tasks(rq);
+}
+
+static void set_cpus_allowed_vmf(struct task_struct *p, struct affinity_context *ctx)
+{
+	struct rq *rq = task_rq(p);
+	bool queued = p->vmf.on_rq && p != rq->vmf.curr;
+
+	if (queued)
+		vmf_pushable_del(rq, p);
+	set_cpus_allowed_common(p, ctx);
+	if (queued)
+		vmf_pushable_add(rq, p);
+}
+
+static void rq_online_vmf(struct rq *rq)
+{
+	if (rq->vmf.overloaded)
+		vmf_set_overload(rq, true);
+}
+
+static void rq_offline_vmf(struct rq *rq)
+{
+	if (rq->vmf.overloaded)
+		vmf_set_overload(rq, false);
+}
+
+#endif /* CONFIG_SMP */
+
+static void switched_from_vmf(struct rq *rq, struct task_struct *p)
+{
+	/* A wait that began in VMF and ends in another class is not VMF's. */
+	p->vmf.wait_start = 0;
+	if (task_on_rq_queued(p) && !rq->vmf.nr_running)
+		vmf_queue_pull(rq);
+}
 
 DEFINE_SCHED_CLASS(vmf) = {
 	.enqueue_task		= enqueue_task_vmf,
@@ -482,8 +924,12 @@ DEFINE_SCHED_CLASS(vmf) = {
 #ifdef CONFIG_SMP
 	.balance		= balance_vmf,
 	.select_task_rq		= select_task_rq_vmf,
-	.set_cpus_allowed	= set_cpus_allowed_common,
+	.set_cpus_allowed	= set_cpus_allowed_vmf,
+	.rq_online		= rq_online_vmf,
+	.rq_offline		= rq_offline_vmf,
+	.task_woken		= task_woken_vmf,
 #endif
+	.switched_from		= switched_from_vmf,
 	.task_tick		= task_tick_vmf,
 	.switched_to		= switched_to_vmf,
 	.prio_changed		= prio_changed_vmf,
@@ -495,7 +941,9 @@ void init_vmf_entity(struct task_struct *p)
 {
 	RB_CLEAR_NODE(&p->vmf.run_node);
 	p->vmf.on_rq = 0;
+	p->vmf.pushable = 0;
 	p->vmf.vruntime = 0;
+	p->vmf.wait_start = 0;
 }
 
 void init_vmf_rq(struct vmf_rq *vrq)
@@ -510,6 +958,10 @@ void init_vmf_rq(struct vmf_rq *vrq)
 	vrq->nr_running = 0;
 	vrq->curr = NULL;
 	vrq->vmm_boosted = false;
+#ifdef CONFIG_SMP
+	vrq->nr_pushable = 0;
+	vrq->overloaded = false;
+#endif
 }
 
 bool vmf_can_stop_tick(struct rq *rq)
