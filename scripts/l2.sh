@@ -73,20 +73,59 @@ chmod +x "$ROOT/init"
 (cd "$ROOT" && find . | cpio -o -H newc --quiet | gzip -1) >"$ROOT.cpio.gz"
 trap 'rm -rf "$ROOT" "$ROOT.cpio.gz" "$ROOT.out"' EXIT
 
+# One boot; sets QEMU_RC. BOOT_HUNG=1 if init never ran within
+# BOOT_TIMEOUT, and then QEMU is stopped.
+boot() {
+	local start=$SECONDS pid
+
+	BOOT_HUNG=0
+	rm -f "$ROOT.out"
+	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -name l2,debug-threads=on \
+		-accel kvm -cpu "$CPU" -smp "$SMP" -m "$MEM" \
+		-kernel "$KERNEL" -initrd "$ROOT.cpio.gz" \
+		-append "console=ttyS0 panic=-1 preempt=full rdinit=/init" \
+		-nographic -no-reboot -nodefaults -serial stdio -serial "file:$ROOT.out" \
+		"${QEMU_ARGS[@]}" </dev/null >"$LOG" 2>&1 &
+	pid=$!
+	while kill -0 $pid 2>/dev/null && ! grep -q "$INIT_MARK" "$LOG" 2>/dev/null; do
+		if [ $((SECONDS - start)) -ge "$BOOT_TIMEOUT" ]; then
+			BOOT_HUNG=1
+			kill -TERM $pid 2>/dev/null
+			break
+		fi
+		sleep 1
+	done
+	wait $pid
+	QEMU_RC=$?
+}
+
+# Under QEMU's TCG, nested SVM loses events in about one L2 boot in
+# three to ten: the L2 hangs in early SMP bring-up or in an initcall that
+# waits for an IPI, with a stock 6.12 kernel as L1 and L2 as well (3 of
+# 10 boots in one measurement) as with this one. A boot that does not
+# reach init within BOOT_TIMEOUT is retried, up to BOOT_TRIES times, and
+# said so; anything after init (the command, its status, kernel splats)
+# is never retried. The log of a hung attempt is kept next to LOG.
+INIT_MARK="Run /init as init process"
+BOOT_TIMEOUT=${L2_BOOT_TIMEOUT:-120}
+[ "$BOOT_TIMEOUT" -le "$TIMEOUT" ] || BOOT_TIMEOUT=$TIMEOUT
+BOOT_TRIES=${L2_BOOT_TRIES:-3}
 set +e
-timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -name l2,debug-threads=on \
-	-accel kvm -cpu "$CPU" -smp "$SMP" -m "$MEM" \
-	-kernel "$KERNEL" -initrd "$ROOT.cpio.gz" \
-	-append "console=ttyS0 panic=-1 preempt=full rdinit=/init" \
-	-nographic -no-reboot -nodefaults -serial stdio -serial "file:$ROOT.out" \
-	"${QEMU_ARGS[@]}" </dev/null >"$LOG" 2>&1
-QEMU_RC=$?
+for try in $(seq 1 "$BOOT_TRIES"); do
+	boot
+	[ $BOOT_HUNG = 1 ] || break
+	cp "$LOG" "$LOG.hung-$try"
+	echo "l2.sh: L2 boot $try of $BOOT_TRIES did not reach init in $BOOT_TIMEOUT s" \
+		"(nested SVM under TCG, see l2.sh); log in $LOG.hung-$try" >&2
+done
 set -e
 
 STATUS=$(sed -n 's/^VMF_L2_STATUS=\([0-9]*\)$/\1/p' "$ROOT.out" 2>/dev/null | tail -n 1)
 grep -v '^VMF_L2_STATUS=' "$ROOT.out" 2>/dev/null || true
 if [ -z "$STATUS" ]; then
-	if [ $QEMU_RC = 124 ] || [ $QEMU_RC = 137 ]; then
+	if [ $BOOT_HUNG = 1 ]; then
+		echo "l2.sh: no L2 boot of $BOOT_TRIES reached init; last console lines:" >&2
+	elif [ $QEMU_RC = 124 ] || [ $QEMU_RC = 137 ]; then
 		echo "l2.sh: L2 timed out after $TIMEOUT s; last console lines:" >&2
 	else
 		echo "l2.sh: L2 ended without a status (qemu exit $QEMU_RC):" >&2
