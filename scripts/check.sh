@@ -35,6 +35,7 @@ shape_args() {
 	-) ;;
 	smp4) echo --smp 4 ;;
 	smt) echo --smt ;;
+	nohz) echo --append nohz_full=1 ;;
 	*) die "unknown VM shape $1 in selftests/TESTS" ;;
 	esac
 }

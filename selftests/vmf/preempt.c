@@ -21,7 +21,7 @@
 #define PERIOD_NS	(1 * VMF_NSEC_PER_MSEC)
 #define WORK_NS		(100 * VMF_NSEC_PER_USEC)
 #define CHUNK_NS	(500 * VMF_NSEC_PER_MSEC)
-#define ROUNDS		4		/* 4 chunks: 2 s per policy */
+#define ROUNDS		8		/* 8 chunks: 4 s per policy */
 #define WARMUP		5		/* wakeups not counted at the start of a chunk */
 #define MAX_SAMPLES	(ROUNDS * CHUNK_NS / PERIOD_NS)
 #define MIN_SAMPLES	(MAX_SAMPLES / 4)
