@@ -23,10 +23,14 @@ static inline bool vmf_task(struct task_struct *p)
 	return vmf_prio(p->prio);
 }
 
-/* DL, RT or VMF: every prio that ranks above the fair class. */
+/*
+ * DL, RT or VMF: every prio that ranks above the fair class. unlikely() as
+ * in rt_or_dl_prio(), which this replaces: without SCHED_VMF the two are
+ * the same test and must compile to the same code.
+ */
 static inline bool prio_above_fair(int prio)
 {
-	return prio < MAX_VMF_PRIO;
+	return unlikely(prio < MAX_VMF_PRIO);
 }
 
 #endif /* _LINUX_SCHED_VMF_H */
