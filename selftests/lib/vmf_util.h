@@ -628,6 +628,21 @@ static inline void vmf_hog_stop(struct vmf_hog *h)
 }
 
 /*
+ * Stop n hogs: all flags first, then the joins. A hog waiting behind
+ * another of a higher class or level only sees its flag once that one
+ * has stopped too.
+ */
+static inline void vmf_hogs_stop(struct vmf_hog *h, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		__atomic_store_n(&h[i].stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < n; i++)
+		pthread_join(h[i].thread, NULL);
+}
+
+/*
  * CPU time consumed through each of n clocks over a window of window_ns,
  * in cpu_ns[], and the window's length in *wall_ns.
  */
@@ -674,11 +689,7 @@ static inline int vmf_hogs_run(struct vmf_hog *h, int n, __u64 warmup_ns,
 		vmf_sleep_ns(warmup_ns);
 		vmf_measure(clocks, n, window_ns, cpu_ns, wall_ns);
 	}
-	/* Stop all before joining any: a stopped vm hog lets a vmm hog see its flag. */
-	for (n = i; --i >= 0;)
-		__atomic_store_n(&h[i].stop, 1, __ATOMIC_RELAXED);
-	while (--n >= 0)
-		pthread_join(h[n].thread, NULL);
+	vmf_hogs_stop(h, i);
 	return ret;
 }
 

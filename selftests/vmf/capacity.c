@@ -74,12 +74,8 @@ int main(void)
 		vmf_sleep_ns(SAMPLE_NS);
 	}
 
-	for (i = 0; i < NR_VM; i++)
-		__atomic_store_n(&vm[i].stop, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < NR_VM; i++)
-		vmf_hog_stop(&vm[i]);
-	for (i = 0; i < NR_HOST; i++)
-		vmf_hog_stop(&host[i]);
+	vmf_hogs_stop(vm, NR_VM);
+	vmf_hogs_stop(host, NR_HOST);
 
 	ksft_test_result((double)on_cpu0 / SAMPLES <= MAX_ON_CPU0,
 			 "a host hog was on CPU 0 in %d of %d samples (at most %.0f%%)\n",

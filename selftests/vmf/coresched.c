@@ -95,10 +95,7 @@ static int core_round(int policy, int prio, double *share)
 		       (double)wall / VMF_NSEC_PER_MSEC);
 stop:
 	/* Stop both before joining either: a force-idled hog must see its flag. */
-	for (i = 0; i < n; i++)
-		__atomic_store_n(&h[i].stop, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < n; i++)
-		pthread_join(h[i].thread, NULL);
+	vmf_hogs_stop(h, n);
 	return ret ? -1 : 0;
 }
 

@@ -172,12 +172,7 @@ static void start_hogs(void)
 
 static void stop_hogs(void)
 {
-	unsigned int i;
-
-	for (i = 0; i < NR_HOGS; i++)
-		__atomic_store_n(&hogs[i].stop, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < NR_HOGS; i++)
-		pthread_join(hogs[i].thread, NULL);
+	vmf_hogs_stop(hogs, NR_HOGS);
 }
 
 /* Every hog still has the attributes it was given; prints those that do not. */

@@ -56,10 +56,7 @@ static double tick_rate(int nr_hogs)
 	vmf_sleep_ns(WINDOW_NS);
 	after = loc_count(CPU);
 	rate = (after - before) / ((vmf_now_ns() - start) / 1e9);
-	for (i = 0; i < nr_hogs; i++)
-		__atomic_store_n(&h[i].stop, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < nr_hogs; i++)
-		vmf_hog_stop(&h[i]);
+	vmf_hogs_stop(h, nr_hogs);
 	if (before < 0 || after < 0)
 		ksft_exit_fail_msg("cannot read LOC of CPU %d in /proc/interrupts\n", CPU);
 	ksft_print_msg("%d vm hog%s on CPU %d: %.0f local timer interrupts/s\n",

@@ -200,12 +200,8 @@ int main(void)
 	vmf_measure(clocks, 2 * nr, WINDOW_NS, cpu_ns, &wall_ns);
 	vmf_trace_mark(&tr, MARK_END);
 	vmf_trace_on(&tr, 0);
-	for (i = 0; i < nr; i++)
-		__atomic_store_n(&vm[i].stop, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < nr; i++)
-		vmf_hog_stop(&vm[i]);
-	for (i = 0; i < nr; i++)
-		vmf_hog_stop(&host[i]);
+	vmf_hogs_stop(vm, nr);
+	vmf_hogs_stop(host, nr);
 
 	for (i = 0; i < nr; i++) {
 		double host_share = (double)cpu_ns[nr + i] / wall_ns;

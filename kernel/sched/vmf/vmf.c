@@ -598,22 +598,7 @@ static unsigned int get_rr_interval_vmf(struct rq *rq, struct task_struct *p)
 }
 
 #ifdef CONFIG_SMP
-/*
- * Is there VMF work of @level or above on @cpu? Then a task of @level
- * placed there would wait. A CPU running an RT task counts as busy too.
- * Read without the rq lock: placement is a hint, and push and pull
- * correct it under the locks.
- */
-static bool vmf_cpu_busy(int cpu, int level)
-{
-	struct rq *rq = cpu_rq(cpu);
-	unsigned int nr = READ_ONCE(rq->vmf.level[VMF_LEVEL_VM].nr_running);
-
-	if (level == VMF_LEVEL_VMM)
-		nr += READ_ONCE(rq->vmf.level[VMF_LEVEL_VMM].nr_running);
-	return nr || READ_ONCE(rq->rt.rt_nr_running);
-}
-
+/* VMF tasks of @level or above on @cpu: what a task of @level waits for. */
 static unsigned int vmf_cpu_load(int cpu, int level)
 {
 	struct rq *rq = cpu_rq(cpu);
@@ -622,6 +607,16 @@ static unsigned int vmf_cpu_load(int cpu, int level)
 	if (level == VMF_LEVEL_VMM)
 		nr += READ_ONCE(rq->vmf.level[VMF_LEVEL_VMM].nr_running);
 	return nr;
+}
+
+/*
+ * Would a task of @level placed on @cpu wait? A CPU running an RT task
+ * counts as busy too. Read without the rq lock: placement is a hint, and
+ * push and pull correct it under the locks.
+ */
+static bool vmf_cpu_busy(int cpu, int level)
+{
+	return vmf_cpu_load(cpu, level) || READ_ONCE(cpu_rq(cpu)->rt.rt_nr_running);
 }
 
 /* An active CPU of the root domain @span, other than @skip. */
