@@ -2,14 +2,17 @@
 # Entry points. Each target is a thin wrapper around a script in scripts/.
 
 SHELL := /bin/bash
-export KSRC DEBUG VMF JOBS OUT FORCE BASE_VMLINUX
+export KSRC DEBUG VMF JOBS OUT FORCE BASE_VMLINUX BASE_BZIMAGE ROUNDS \
+	QUICK SCENARIOS REPS SECS
 
-.PHONY: kernel vm check checkpatch export bloat-check clean help
+.PHONY: kernel vm check bench bench-overhead checkpatch export bloat-check clean help
 
 help:
 	@echo "make kernel      build out/linux and bzImage (KSRC=<6.12.y tree>, DEBUG=1)"
 	@echo "make vm CMD=...  boot the kernel under QEMU/TCG, run CMD, return its status"
 	@echo "make check       build, then run every selftest inside the VM"
+	@echo "make bench       latency jitter: EEVDF, SCHED_FIFO and VMF vCPUs (QUICK=1, SCENARIOS=)"
+	@echo "make bench-overhead  hackbench and perf pipe, stock against VMF (BASE_BZIMAGE=)"
 	@echo "make checkpatch  scripts/checkpatch.pl --strict on every patch and new file"
 	@echo "make export      the series with a cover letter in out/export, checked with git am"
 	@echo "make bloat-check no vmlinux change with CONFIG_SCHED_CLASS_VMF off (BASE_VMLINUX=)"
@@ -24,6 +27,12 @@ vm:
 
 check:
 	@scripts/check.sh $(if $(TESTS),--tests '$(TESTS)')
+
+bench:
+	@scripts/bench.sh
+
+bench-overhead:
+	@scripts/bench-overhead.sh
 
 checkpatch:
 	@scripts/checkpatch.sh

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build every C selftest under selftests/ into out/selftests/, against the
+# Build every C selftest under selftests/ into out/selftests/, and the
+# programs under bench/ into out/bench-bin/, against the
 # uapi headers of the kernel that was just built (so new ABI is visible)
 # and the tree's kselftest.h. Tests under selftests/kvm/ also link the
 # tree's KVM selftest library (kvm_util, ucall, guest page tables). The
@@ -20,18 +21,35 @@ CFLAGS="$CFLAGS -isystem $KBUILD/usr/include -I $KSFT -I $VMF_ROOT/selftests/lib
 dest=$OUT/selftests
 mkdir -p "$dest"
 built=0
+
+# build_c SRC BIN [GCC FLAGS...]: build BIN unless it is newer than SRC,
+# the uapi headers and selftests/lib.
+build_c() {
+	local src=$1 bin=$2
+	shift 2
+	local deps=("$src" "$KBUILD/usr/include/linux/sched.h" $(ls "$VMF_ROOT"/selftests/lib/*.h 2>/dev/null))
+
+	mkdir -p "$(dirname "$bin")"
+	if [ -x "$bin" ] && [ -z "$(find "${deps[@]}" -newer "$bin")" ]; then
+		return 0
+	fi
+	gcc $CFLAGS "$@" -o "$bin" "$src" -pthread -lm || die "building ${src#"$VMF_ROOT/"} failed"
+	built=$((built + 1))
+}
+
 while read -r src; do
 	rel=${src#"$VMF_ROOT/selftests/"}
-	bin=$dest/${rel%.c}
-	mkdir -p "$(dirname "$bin")"
-	deps=("$src" "$KBUILD/usr/include/linux/sched.h" $(ls "$VMF_ROOT"/selftests/lib/*.h 2>/dev/null))
-	if [ -x "$bin" ] && [ -z "$(find "${deps[@]}" -newer "$bin")" ]; then
-		continue
-	fi
-	gcc $CFLAGS -o "$bin" "$src" -pthread -lm || die "building $rel failed"
-	built=$((built + 1))
+	build_c "$src" "$dest/${rel%.c}"
 done < <(find "$VMF_ROOT/selftests" -name '*.c' -not -path '*/lib/*' \
 	-not -path "$VMF_ROOT/selftests/kvm/*" | sort)
+
+# bench/: each program also static, to run in the L2 guest's initramfs.
+for src in "$VMF_ROOT"/bench/*.c; do
+	[ -e "$src" ] || continue
+	name=$(basename "${src%.c}")
+	build_c "$src" "$OUT/bench-bin/$name"
+	build_c "$src" "$OUT/bench-bin/$name.static" -static
+done
 
 # selftests/kvm/: the tree's KVM Makefile does the work, with
 # scripts/kvm-selftests.mk read after it. It builds the library objects once

@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+#
+# Turn the raw output of bench/scenario.py into results.json, report.md
+# and gnuplot PNGs.
+#
+#   report.py DIR [--config KCONFIG] [--command CMD] [--no-plots]
+#
+# DIR holds one directory per scenario (meta.json, windows.jsonl,
+# rundelay.txt). Every figure is per window first; a policy's figure is
+# the median over its windows, and for maxima the median of the per-window
+# maxima with their range, since one maximum under TCG is noise.
+
+import argparse
+import datetime
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+BASELINE = "eevdf"
+POLICY_TITLE = {"eevdf": "EEVDF", "fifo": "SCHED_FIFO", "vmf": "VMF"}
+SCENARIO_TITLE = {
+    "synthetic": "Synthetic vCPUs (one per CPU, 1 ms period) beside host noise",
+    "l2": "Real vCPUs: an L2 guest under KVM beside host noise",
+    "overcommit": "Overcommit: two VMs of one hogging vCPU per CPU each, beside host noise",
+}
+PLOT_BINS_PER_DECADE = 10
+CONFIG_KEYS = ("CONFIG_LOCALVERSION", "CONFIG_JUMP_LABEL", "CONFIG_HZ",
+               "CONFIG_PREEMPT_DYNAMIC", "CONFIG_SCHED_CLASS_VMF",
+               "CONFIG_NO_HZ_FULL", "CONFIG_SCHEDSTATS", "CONFIG_KASAN",
+               "CONFIG_PROVE_LOCKING")
+
+
+def die(msg):
+    print(f"report: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+# --- Histograms: {bucket floor in us: count} ------------------------------
+
+def percentile(hist, q):
+    total = sum(hist.values())
+    if not total:
+        return None
+    rank, seen = q * total, 0
+    for b in sorted(hist):
+        seen += hist[b]
+        if seen >= rank:
+            return b
+    return max(hist)
+
+
+def merge(hists):
+    out = {}
+    for h in hists:
+        for b, n in h.items():
+            out[b] = out.get(b, 0) + n
+    return out
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def spread(values):
+    values = [v for v in values if v is not None]
+    return [min(values), max(values)] if values else None
+
+
+# --- Raw input ----------------------------------------------------------
+
+MAP_LINE = re.compile(r"^@(\w+)\[([^\]]*)\]:\s*(\d+)\s*$")
+
+
+def read_rundelay(path):
+    """bench/rundelay.bt's maps: {map: {window: value or {bucket: n}}}."""
+    maps = {}
+    with open(path) as f:
+        for line in f:
+            m = MAP_LINE.match(line)
+            if not m:
+                continue
+            name, keys, value = m.group(1), [int(k) for k in m.group(2).split(",")], int(m.group(3))
+            per_window = maps.setdefault(name, {})
+            if len(keys) == 2:
+                per_window.setdefault(keys[0], {})[keys[1]] = value
+            else:
+                per_window[keys[0]] = value
+    return maps
+
+
+def window_summary(rec, maps, scenario):
+    w, v = rec["window"], rec["vcpus"]
+    secs = v["elapsed_ns"] / 1e9
+    run_delay = maps.get("vcpu", {}).get(w, {})
+    host_delay = maps.get("host", {}).get(w, {})
+    lateness = merge({int(b): n for b, n in t["hist_us"].items()} for t in v["threads"])
+    s = {
+        "window": w, "rep": rec["rep"], "policy": rec["policy"], "secs": secs,
+        "run_delay_us": {
+            "events": sum(run_delay.values()),
+            "p50": percentile(run_delay, 0.5), "p99": percentile(run_delay, 0.99),
+            "p99.9": percentile(run_delay, 0.999),
+            "max": maps.get("vcpu_max", {}).get(w, 0) / 1000 if run_delay else None,
+        },
+        "host_run_delay_us": {
+            "events": sum(host_delay.values()), "p99": percentile(host_delay, 0.99),
+            "max": maps.get("host_max", {}).get(w, 0) / 1000 if host_delay else None,
+        },
+        "lateness_us": {
+            "wakeups": sum(t["wakeups"] for t in v["threads"]),
+            "p99": percentile(lateness, 0.99),
+            "max": max((t["max_ns"] for t in v["threads"]), default=0) / 1000
+            if lateness else None,
+        },
+        "steal_pct": 100 * v["steal_ticks"] / v["total_ticks"] if v["total_ticks"] else 0,
+        "host": rec["host"],
+        "switches_per_s": maps.get("switches", {}).get(w, 0) / secs,
+        "vcpu_switches_per_s": maps.get("vcpu_switches", {}).get(w, 0) / secs,
+        "migrations_per_s": maps.get("migrations", {}).get(w, 0) / secs,
+        "vcpu_migrations_per_s": maps.get("vcpu_migrations", {}).get(w, 0) / secs,
+        "hist_run_delay_us": run_delay,
+        "hist_lateness_us": lateness,
+    }
+    if scenario == "overcommit":
+        groups = {}
+        for t in v["threads"]:
+            g = groups.setdefault(t["group"], {"run_ns": 0, "spin_ns": 0, "locks": 0})
+            for k in g:
+                g[k] += t[k]
+        runs = [g["run_ns"] for g in groups.values()]
+        s["vm_cpu_share"] = [r / 1e9 / secs for r in runs]
+        s["vm_fairness"] = min(runs) / max(runs) if max(runs) else None
+        vcpu_runs = [t["run_ns"] for t in v["threads"]]
+        s["vcpu_fairness"] = min(vcpu_runs) / max(vcpu_runs) if max(vcpu_runs) else None
+        total_run = sum(runs)
+        s["spin_pct"] = 100 * sum(g["spin_ns"] for g in groups.values()) / total_run \
+            if total_run else None
+        s["locks_per_s"] = sum(g["locks"] for g in groups.values()) / secs
+    return s
+
+
+HOST_METRICS = ("stress_cpus", "hackbench_cpus", "compile_cpus", "hackbench_runs_per_s",
+                "compiles_per_s")
+
+
+def policy_summary(windows):
+    def col(path):
+        out = []
+        for w in windows:
+            v = w
+            for k in path:
+                v = v.get(k) if isinstance(v, dict) else None
+            out.append(v)
+        return out
+
+    s = {"windows": len(windows)}
+    for group, keys in (("run_delay_us", ("p50", "p99", "p99.9")),
+                        ("host_run_delay_us", ("p99",)), ("lateness_us", ("p99",))):
+        s[group] = {k: median(col((group, k))) for k in keys}
+        s[group]["max_median"] = median(col((group, "max")))
+        s[group]["max_range"] = spread(col((group, "max")))
+    s["host"] = {k: median(col(("host", k))) for k in HOST_METRICS}
+    for k in ("steal_pct", "switches_per_s", "vcpu_switches_per_s", "migrations_per_s",
+              "vcpu_migrations_per_s", "vm_fairness", "vcpu_fairness", "spin_pct",
+              "locks_per_s"):
+        s[k] = median(col((k,)))
+    s["hist_run_delay_us"] = merge(w["hist_run_delay_us"] for w in windows)
+    s["hist_lateness_us"] = merge(w["hist_lateness_us"] for w in windows)
+    return s
+
+
+def load_scenario(path, name):
+    with open(os.path.join(path, "meta.json")) as f:
+        meta = json.load(f)
+    with open(os.path.join(path, "windows.jsonl")) as f:
+        recs = [json.loads(line) for line in f if line.strip()]
+    if not recs:
+        die(f"{path}: no windows")
+    maps = read_rundelay(os.path.join(path, "rundelay.txt"))
+    windows = [window_summary(r, maps, name) for r in recs]
+    policies = {}
+    for p in meta["policies"]:
+        mine = [w for w in windows if w["policy"] == p]
+        if mine:
+            policies[p] = policy_summary(mine)
+    return {"meta": meta, "windows": windows, "policies": policies}
+
+
+# --- Output -------------------------------------------------------------
+
+def fmt(v, digits=0):
+    if v is None:
+        return "-"
+    return f"{v:.{digits}f}"
+
+
+def ratio(v, base):
+    if v is None or not base:
+        return "-"
+    return f"{v / base:.2f}"
+
+
+def fmt_max(group):
+    r = group["max_range"]
+    if group["max_median"] is None:
+        return "-"
+    return f"{group['max_median']:.0f} [{r[0]:.0f}-{r[1]:.0f}]"
+
+
+def scenario_tables(name, sc):
+    pols = sc["policies"]
+    base = pols.get(BASELINE)
+    meta = sc["meta"]
+    lines = [f"### {SCENARIO_TITLE[name]}", "",
+             f"{meta['reps']} repetitions of {meta['secs']:g} s per policy, interleaved; "
+             f"{meta['cpus']} CPUs. Latencies in microseconds; max is the median of "
+             "the per-window maxima [their range]. Ratios are against EEVDF.", ""]
+    late = "in-guest timer latency" if name == "l2" else "vCPU wake lateness"
+    lines += [f"| Policy | run delay p50 | p99 | p99.9 | max | p99 / EEVDF | {late} p99 | max | steal % |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for p, s in pols.items():
+        rd, lt = s["run_delay_us"], s["lateness_us"]
+        lines.append(f"| {POLICY_TITLE[p]} | {fmt(rd['p50'])} | {fmt(rd['p99'])} | "
+                     f"{fmt(rd['p99.9'])} | {fmt_max(rd)} | "
+                     f"{ratio(rd['p99'], base and base['run_delay_us']['p99'])} | "
+                     f"{fmt(lt['p99'])} | {fmt_max(lt)} | {fmt(s['steal_pct'], 1)} |")
+    lines += ["", "What the host still got done: the CPUs' worth of time each kind of "
+              "noise ran, and runs completed per second (ratio against EEVDF in brackets); "
+              "and what the scheduler did, per second:", "",
+              "| Policy | stress-ng CPUs | hackbench CPUs | compile CPUs | hackbench runs/s | "
+              "compiles/s | host run delay p99 | host max | "
+              "switches | vCPU switches | migrations | vCPU migrations |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for p, s in pols.items():
+        h = s["host"]
+        cells = []
+        for k in HOST_METRICS:
+            b = base and base["host"][k]
+            cells.append(f"{fmt(h[k], 2)} ({ratio(h[k], b)})")
+        hd = s["host_run_delay_us"]
+        lines.append(f"| {POLICY_TITLE[p]} | " + " | ".join(cells) +
+                     f" | {fmt(hd['p99'])} | {fmt_max(hd)} | {fmt(s['switches_per_s'])} | "
+                     f"{fmt(s['vcpu_switches_per_s'])} | {fmt(s['migrations_per_s'], 1)} | "
+                     f"{fmt(s['vcpu_migrations_per_s'], 1)} |")
+    if name == "overcommit":
+        lines += ["", "Fairness is the CPU time of the least served VM (or vCPU) over the "
+                  "most served one: 1.00 is fair.", "",
+                  "| Policy | VM fairness | vCPU fairness | spin % of vCPU time | lock rounds/s |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
+        for p, s in pols.items():
+            lines.append(f"| {POLICY_TITLE[p]} | {fmt(s['vm_fairness'], 2)} | "
+                         f"{fmt(s['vcpu_fairness'], 2)} | "
+                         f"{fmt(s['spin_pct'], 1)} | {fmt(s['locks_per_s'])} |")
+        lines += ["", "These vCPUs are threads: nothing here can take a directed yield. "
+                  "Under TCG the test VM has no pause-loop exiting either, so on real "
+                  "vCPUs overcommit reaches only the paravirt sched-yield path "
+                  "(KVM_HC_SCHED_YIELD); `kvm/vmf_directed_yield` tests that path."]
+    return lines
+
+
+def plot(outdir, name, sc, key, title):
+    """A log-log histogram, one line per policy; returns the PNG's name."""
+    png = f"{name}-{key.replace('hist_', '').replace('_us', '')}.png"
+    datas = []
+    for p, s in sc["policies"].items():
+        h = s[key]
+        total = sum(h.values())
+        if not total:
+            continue
+        # Re-binned into PLOT_BINS_PER_DECADE equal bins per decade: the
+        # raw buckets widen tenfold at every decade.
+        bins = {}
+        for b, n in h.items():
+            k = math.floor(math.log10(max(b, 1)) * PLOT_BINS_PER_DECADE)
+            bins[k] = bins.get(k, 0) + n
+        dat = os.path.join(outdir, f".{name}-{key}-{p}.dat")
+        with open(dat, "w") as f:
+            for k in range(min(bins), max(bins) + 2):
+                edge = 10 ** (k / PLOT_BINS_PER_DECADE)
+                f.write(f"{edge:.3f} {bins.get(k, 0) / total}\n")
+        datas.append((dat, POLICY_TITLE[p]))
+    if not datas:
+        return None
+    script = [
+        "set terminal png size 900,540 noenhanced",
+        f"set output '{os.path.join(outdir, png)}'",
+        f"set title '{title}'",
+        "set logscale xy", "set xlabel 'microseconds'",
+        f"set ylabel 'fraction of events (bins of 1/{PLOT_BINS_PER_DECADE} decade)'",
+        "set grid", "set key top right",
+        "plot " + ", ".join(f"'{d}' using 1:2 with steps lw 2 title '{t}'" for d, t in datas),
+    ]
+    r = subprocess.run(["gnuplot"], input="\n".join(script), text=True,
+                       stderr=subprocess.PIPE)
+    for d, _ in datas:
+        os.unlink(d)
+    if r.returncode:
+        die(f"gnuplot failed: {r.stderr}")
+    return png
+
+
+def kernel_config(path):
+    if not path or not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        data = f.read()
+    keys = {}
+    for line in data.decode(errors="replace").splitlines():
+        for k in CONFIG_KEYS:
+            if line.startswith(k + "=") or line == f"# {k} is not set":
+                keys[k] = line.split("=", 1)[1] if "=" in line else "n"
+    return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "options": keys}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("--config")
+    ap.add_argument("--command")
+    ap.add_argument("--no-plots", action="store_true")
+    args = ap.parse_args()
+
+    scenarios = {}
+    for name in SCENARIO_TITLE:
+        path = os.path.join(args.dir, name)
+        if os.path.exists(os.path.join(path, "windows.jsonl")):
+            scenarios[name] = load_scenario(path, name)
+    if not scenarios:
+        die(f"no scenario results under {args.dir}")
+    first = next(iter(scenarios.values()))["meta"]
+    results = {
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": args.command, "kernel": first["kernel"], "cmdline": first["cmdline"],
+        "config": kernel_config(args.config), "scenarios": scenarios,
+    }
+    with open(os.path.join(args.dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+
+    md = ["# VMF latency-jitter benchmark", "",
+          f"Kernel `{first['kernel']}`"
+          + (f", produced by `{args.command}`" if args.command else "") + ".",
+          "",
+          "The host is the test VM under QEMU TCG: absolute times are not hardware "
+          "times; ratios measured in the same run, and counts, are the meaningful "
+          "figures. The kernels run with CONFIG_JUMP_LABEL off. Run delay is wakeup "
+          "(or preemption) to on-CPU of the vCPU threads, from the sched tracepoints "
+          "(bench/rundelay.bt); percentiles are bucket floors with two significant "
+          "digits. Every policy ran on the same boot and the same workload, "
+          "interleaved; `results.json` has each policy's RT-throttling and "
+          "fair-server settings.", ""]
+    for name, sc in scenarios.items():
+        md += scenario_tables(name, sc)
+        if not args.no_plots and shutil.which("gnuplot"):
+            for key, what in (("hist_run_delay_us", "vCPU run delay"),
+                              ("hist_lateness_us", "in-guest timer latency" if name == "l2"
+                               else "vCPU wake lateness")):
+                png = plot(args.dir, name, sc, key, f"{name}: {what}")
+                if png:
+                    md += ["", f"![{name}: {what}]({png})"]
+        md.append("")
+    with open(os.path.join(args.dir, "report.md"), "w") as f:
+        f.write("\n".join(md))
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+#
+# One benchmark scenario, run inside the test VM (which plays the KVM
+# host): start the vCPUs once, then measure them under each policy in
+# turn, interleaved, with host noise beside them.
+#
+#   scenario.py SCENARIO --out DIR [--reps R] [--secs S] [--policies LIST]
+#
+# Scenarios:
+#   synthetic   bench/vcpusim threads as vCPUs, one per CPU, periodic
+#   l2          an L2 guest (scripts/l2.sh) whose vCPU threads are
+#               classified; vcpusim inside it measures its timer latency
+#   overcommit  two "VMs" of one vcpusim thread per CPU each, hogging and
+#               sharing a spinlock per VM: fairness and spin-wait cost
+#
+# Writes DIR/meta.json (kernel, command, settings of every policy),
+# DIR/windows.jsonl (one line per measured window) and DIR/rundelay.txt
+# (bench/rundelay.bt's maps). bench/report.py turns them into tables.
+
+import argparse
+import ctypes
+import importlib.machinery
+import importlib.util
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+POLICIES = ("eevdf", "fifo", "vmf")
+SCHED_OTHER, SCHED_FIFO, SCHED_VMF = 0, 1, 8
+VMF_VM, VMF_VMM = 2, 1
+# The RT-KVM recipe runs vCPUs at SCHED_FIFO with RT throttling off.
+FIFO_PRIO = 1
+RT_RUNTIME = "/proc/sys/kernel/sched_rt_runtime_us"
+HELLO_TIMEOUT = 600
+
+
+def load_vmfctl():
+    path = os.path.join(ROOT, "scripts", "vmfctl")
+    loader = importlib.machinery.SourceFileLoader("vmfctl", path)
+    spec = importlib.util.spec_from_loader("vmfctl", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+vmfctl = load_vmfctl()
+
+
+def die(msg):
+    print(f"scenario: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def read(path, default=None):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return default
+
+
+def write(path, value):
+    with open(path, "w") as f:
+        f.write(str(value))
+
+
+def mark(what):
+    """Rename this thread: bench/rundelay.bt's window marks."""
+    write("/proc/thread-self/comm", f"vmfbench-{what}")
+
+
+def set_policy(tid, policy, prio):
+    attr = vmfctl.SchedAttr()
+    attr.sched_policy, attr.sched_priority = policy, prio
+    try:
+        vmfctl.sched_setattr(tid, attr)
+    except OSError as e:
+        die(f"sched_setattr({tid}, policy {policy}, prio {prio}): {e.strerror}")
+
+
+def settings():
+    """Everything that decides who gets a CPU, for results.json."""
+    s = {"sched_rt_runtime_us": read(RT_RUNTIME),
+         "sched_rt_period_us": read("/proc/sys/kernel/sched_rt_period_us")}
+    for name in sorted(os.listdir("/proc/sys/kernel")):
+        if name.startswith("sched_vmf_"):
+            s[name] = read(f"/proc/sys/kernel/{name}")
+    fs = "/sys/kernel/debug/sched/fair_server"
+    if os.path.isdir(fs):
+        for cpu in sorted(os.listdir(fs)):
+            s[f"fair_server_{cpu}"] = {
+                "runtime_ns": read(f"{fs}/{cpu}/runtime"),
+                "period_ns": read(f"{fs}/{cpu}/period")}
+    return s
+
+
+class Policies:
+    """Puts the vCPU threads (and VMM threads) under one policy."""
+
+    def __init__(self, vcpus, vmm=()):
+        self.vcpus, self.vmm = list(vcpus), list(vmm)
+        self.rt_runtime = read(RT_RUNTIME)
+
+    def apply(self, name):
+        if name == "fifo":
+            write(RT_RUNTIME, -1)
+        for tid in self.vcpus:
+            if name == "vmf":
+                set_policy(tid, SCHED_VMF, VMF_VM)
+            elif name == "fifo":
+                set_policy(tid, SCHED_FIFO, FIFO_PRIO)
+            else:
+                set_policy(tid, SCHED_OTHER, 0)
+        for tid in self.vmm:
+            if name == "vmf":
+                set_policy(tid, SCHED_VMF, VMF_VMM)
+            else:
+                set_policy(tid, SCHED_OTHER, 0)
+        if name != "fifo":
+            write(RT_RUNTIME, self.rt_runtime)
+
+    def restore(self):
+        self.apply("eevdf")
+
+
+# --- Host noise ---------------------------------------------------------
+
+NOISE_SRC = r"""
+#include <stdio.h>
+#include <string.h>
+struct s { int a[64]; };
+static int f(struct s *p, int n) { int i, r = 0; for (i = 0; i < n; i++) r += p->a[i % 64] * i; return r; }
+int main(int argc, char **argv) { struct s x; memset(&x, argc, sizeof(x)); printf("%d\n", f(&x, argc * 1000)); return 0; }
+"""
+
+
+class Noise:
+    """Host noise, running for the whole scenario, each kind in its own
+    cgroup: CPU hogs (stress-ng), hackbench in a loop, and a compile loop
+    (gcc's fork and exec of cc1 and as, like a kernel build). A window's
+    share of it is read from the cgroups' cpu.stat and from the loops'
+    completion counts: noise started and stopped per window would stretch
+    the windows whenever a policy starves it."""
+
+    ROOT = "/sys/fs/cgroup/vmfbench"
+
+    def __init__(self, ncpus, tmp):
+        src = os.path.join(tmp, "noise.c")
+        write(src, NOISE_SRC)
+        self.done = {k: os.path.join(tmp, f"{k}.done") for k in ("hackbench", "compile")}
+        loop = "while :; do {} >/dev/null 2>&1 && echo >>{}; done"
+        # 1 group of 4 senders and 4 receivers, 50 messages each.
+        self.cmds = {
+            "stress": ["stress-ng", "--cpu", str(ncpus), "--cpu-method", "fibonacci",
+                       "--timeout", "0"],
+            "hackbench": ["sh", "-c", loop.format("hackbench -p -g 1 -f 4 -l 50",
+                                                  self.done["hackbench"])],
+            "compile": ["sh", "-c", loop.format(
+                f"gcc -O2 -c {src} -o {os.path.join(tmp, 'noise.o')}", self.done["compile"])],
+        }
+        os.makedirs(self.ROOT, exist_ok=True)
+        self.procs = []
+        for kind, cmd in self.cmds.items():
+            cg = os.path.join(self.ROOT, kind)
+            os.makedirs(cg, exist_ok=True)
+            self.procs.append(subprocess.Popen(
+                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                preexec_fn=lambda cg=cg: write(os.path.join(cg, "cgroup.procs"), os.getpid())))
+
+    def sample(self):
+        s = {"t": time.monotonic()}
+        for kind in self.cmds:
+            stat = read(os.path.join(self.ROOT, kind, "cpu.stat"), "")
+            m = re.search(r"^usage_usec (\d+)", stat, re.M)
+            s[kind + "_usec"] = int(m.group(1)) if m else 0
+        for kind, path in self.done.items():
+            # One byte, a newline, per completed run.
+            s[kind + "_runs"] = os.path.getsize(path) if os.path.exists(path) else 0
+        return s
+
+    @staticmethod
+    def rates(a, b):
+        """What the noise got done between two samples, per second."""
+        secs = b["t"] - a["t"]
+        return {
+            "stress_cpus": (b["stress_usec"] - a["stress_usec"]) / 1e6 / secs,
+            "hackbench_cpus": (b["hackbench_usec"] - a["hackbench_usec"]) / 1e6 / secs,
+            "compile_cpus": (b["compile_usec"] - a["compile_usec"]) / 1e6 / secs,
+            "hackbench_runs_per_s": (b["hackbench_runs"] - a["hackbench_runs"]) / secs,
+            "compiles_per_s": (b["compile_runs"] - a["compile_runs"]) / secs,
+        }
+
+    def stop(self):
+        for kind in self.cmds:
+            try:
+                write(os.path.join(self.ROOT, kind, "cgroup.kill"), 1)
+            except OSError:
+                pass
+        for p in self.procs:
+            p.wait()
+        for kind in self.cmds:
+            for _ in range(50):
+                try:
+                    os.rmdir(os.path.join(self.ROOT, kind))
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        try:
+            os.rmdir(self.ROOT)
+        except OSError:
+            pass
+
+
+# --- vCPUs ---------------------------------------------------------------
+
+class Channel:
+    """The line protocol of bench/vcpusim, over two file descriptors."""
+
+    def __init__(self, rfd, wfd):
+        self.rfd, self.wfd, self.buf = rfd, wfd, b""
+
+    def send(self, line):
+        os.write(self.wfd, (line + "\n").encode())
+
+    def recv_json(self, timeout):
+        """The next line that is a JSON object; noise before it is skipped."""
+        end = time.monotonic() + timeout
+        while True:
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                line = line.strip(b"\r\x00 ")
+                if line.startswith(b"{"):
+                    try:
+                        return json.loads(line)
+                    except ValueError:
+                        pass
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.rfd], [], [], left)
+            if r:
+                data = os.read(self.rfd, 65536)
+                if not data:
+                    return None
+                self.buf += data
+
+
+def vcpusim_args(scenario, ncpus):
+    if scenario == "overcommit":
+        return ["--threads", str(2 * ncpus), "--groups", "2", "--hog",
+                "--run-us", "200", "--hold-us", "20"]
+    return ["--threads", str(ncpus), "--period-us", "1000", "--run-us", "100",
+            "--lock-every", "10", "--hold-us", "20"]
+
+
+class LocalVcpus:
+    def __init__(self, scenario, ncpus, out):
+        cmd = [os.path.join(out["bin"], "vcpusim")] + vcpusim_args(scenario, ncpus)
+        self.cmd = cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.chan = Channel(self.proc.stdout.fileno(), self.proc.stdin.fileno())
+        hello = self.chan.recv_json(60)
+        if not hello:
+            die("vcpusim did not start")
+        self.vcpus, self.vmm = hello["tids"], []
+
+    def close(self):
+        self.chan.send("q")
+        self.proc.wait(timeout=60)
+
+
+class L2Vcpus:
+    """An L2 guest; vcpusim runs in it, pinned, at SCHED_FIFO inside the
+    guest (as cyclictest is run), on its third serial port."""
+
+    def __init__(self, scenario, ncpus, out, timeout):
+        self.ctl = os.path.join(out["tmp"], "ctl")
+        for end in (".in", ".out"):
+            os.mkfifo(self.ctl + end)
+        # O_RDWR: neither open waits for QEMU, and QEMU's opens do not wait.
+        rfd = os.open(self.ctl + ".out", os.O_RDWR)
+        wfd = os.open(self.ctl + ".in", os.O_RDWR)
+        guest = ["vcpusim", "--ctl", "/dev/ttyS2", "--threads", str(ncpus), "--pin",
+                 "--fifo", "98", "--period-us", "1000", "--run-us", "20",
+                 "--lock-every", "0"]
+        self.cmd = [os.path.join(ROOT, "scripts", "l2.sh"), "--smp", str(ncpus),
+                    "--timeout", str(timeout), "--log", os.path.join(out["dir"], "l2-console.log"),
+                    "--file", os.path.join(out["bin"], "vcpusim.static") + ":/bin/vcpusim",
+                    "--qemu-arg", "-serial", "--qemu-arg", f"pipe:{self.ctl}",
+                    "--", " ".join(guest)]
+        self.proc = subprocess.Popen(self.cmd, stdout=open(os.path.join(out["dir"], "l2.out"), "w"),
+                                     stderr=subprocess.STDOUT)
+        self.chan = Channel(rfd, wfd)
+        hello = self.chan.recv_json(HELLO_TIMEOUT)
+        if not hello:
+            self.proc.kill()
+            die("the L2 guest never said hello; see l2-console.log")
+        qemu = self.find_qemu()
+        tasks = {int(t): read(f"/proc/{qemu}/task/{t}/comm", "")
+                 for t in os.listdir(f"/proc/{qemu}/task")}
+        self.vcpus = sorted(t for t, c in tasks.items() if c.startswith("CPU "))
+        self.vmm = sorted(t for t, c in tasks.items() if not c.startswith("CPU "))
+        if len(self.vcpus) != ncpus:
+            die(f"QEMU {qemu} has {len(self.vcpus)} vCPU threads, expected {ncpus}")
+
+    def find_qemu(self):
+        for pid in os.listdir("/proc"):
+            if pid.isdigit() and self.ctl in (read(f"/proc/{pid}/cmdline", "") or ""):
+                if "qemu-system" in read(f"/proc/{pid}/comm", ""):
+                    return int(pid)
+        die("cannot find the L2's QEMU process")
+
+    def close(self):
+        self.chan.send("q")
+        try:
+            rc = self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            die("the L2 guest did not power off")
+        if rc:
+            die(f"l2.sh failed with status {rc}; see l2.out and l2-console.log")
+
+
+# --- The run ----------------------------------------------------------------
+
+def start_bpftrace(path):
+    log = open(path, "w")
+    proc = subprocess.Popen(["bpftrace", os.path.join(HERE, "rundelay.bt")],
+                            stdout=log, stderr=subprocess.STDOUT)
+    end = time.monotonic() + 300
+    while "Attaching" not in read(path, ""):
+        if proc.poll() is not None or time.monotonic() > end:
+            die(f"bpftrace did not start: {read(path, '')}")
+        time.sleep(0.5)
+    return proc
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario", choices=("synthetic", "l2", "overcommit"))
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--bin", required=True, help="where vcpusim was built")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--secs", type=float, default=10)
+    ap.add_argument("--settle", type=float, default=1)
+    ap.add_argument("--policies", default=",".join(POLICIES))
+    args = ap.parse_args()
+    policies = args.policies.split(",")
+    for p in policies:
+        if p not in POLICIES:
+            die(f"unknown policy {p}")
+    if "vmf" in policies and not vmfctl.vmf_supported():
+        die("this kernel has no SCHED_VMF")
+
+    os.makedirs(args.out, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="vmfbench.")
+    ncpus = os.cpu_count()
+    # Windows must end on time whatever the vCPUs do; the noise it starts
+    # goes back to SCHED_OTHER.
+    os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(99))
+    if not os.path.ismount("/sys/kernel/debug"):
+        subprocess.run(["mount", "-t", "debugfs", "none", "/sys/kernel/debug"], check=False)
+
+    bpf = start_bpftrace(os.path.join(args.out, "rundelay.txt"))
+    where = {"dir": args.out, "bin": args.bin, "tmp": tmp}
+    per_window = args.settle + args.secs + 2
+    if args.scenario == "l2":
+        vcpus = L2Vcpus(args.scenario, ncpus, where,
+                        timeout=int(HELLO_TIMEOUT + args.reps * len(policies) * per_window * 2))
+    else:
+        vcpus = LocalVcpus(args.scenario, ncpus, where)
+    pol = Policies(vcpus.vcpus, vcpus.vmm)
+    noise = Noise(ncpus, tmp)
+    meta = {"scenario": args.scenario, "kernel": os.uname().release,
+            "cmdline": read("/proc/cmdline"), "cpus": ncpus,
+            "reps": args.reps, "secs": args.secs, "policies": policies,
+            "vcpu_cmd": vcpus.cmd, "vcpu_tids": vcpus.vcpus, "vmm_tids": vcpus.vmm,
+            "noise": {k: " ".join(c) for k, c in noise.cmds.items()},
+            "settings": {}}
+
+    windows = open(os.path.join(args.out, "windows.jsonl"), "w")
+    n = 0
+    try:
+        for rep in range(args.reps):
+            # Rotate the order so that no policy always follows another.
+            order = policies[rep % len(policies):] + policies[:rep % len(policies)]
+            for p in order:
+                pol.apply(p)
+                meta["settings"].setdefault(p, settings())
+                time.sleep(args.settle)
+                n += 1
+                mark("win")
+                before = noise.sample()
+                vcpus.chan.send(f"w {n}")
+                time.sleep(args.secs)
+                vcpus.chan.send(f"e {n}")
+                after = noise.sample()
+                mark("gap")
+                host = Noise.rates(before, after)
+                res = vcpus.chan.recv_json(60)
+                if not res or res.get("window") != n:
+                    die(f"no result from the vCPUs for window {n}")
+                rec = {"window": n, "rep": rep, "policy": p, "host": host, "vcpus": res}
+                windows.write(json.dumps(rec) + "\n")
+                windows.flush()
+                print(f"window {n}: rep {rep} {p} {json.dumps(host)}", flush=True)
+    finally:
+        pol.restore()
+        noise.stop()
+        vcpus.close()
+        bpf.send_signal(signal.SIGINT)
+        bpf.wait(timeout=120)
+        windows.close()
+        with open(os.path.join(args.out, "meta.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vcpusim: threads that load a CPU the way vCPUs do, and measure how late
+ * they get it. Used by bench/scenario.py on the test VM (synthetic vCPUs),
+ * and inside the L2 guest as its timer-latency probe.
+ *
+ *   vcpusim [--threads N] [--groups G] [--period-us P] [--run-us R]
+ *           [--lock-every K] [--hold-us H] [--hog] [--pin] [--fifo PRIO]
+ *           [--ctl DEVICE]
+ *
+ * Periodic mode (the default): each thread sleeps until its next period
+ * (clock_nanosleep, absolute, like cyclictest), records how late it woke,
+ * runs R us, and every K-th period takes its group's spinlock and holds it
+ * H us: a guest's timer interrupt, its handler, and a contended lock.
+ * --hog: no sleeping, the threads run lock rounds back to back (an
+ * overcommitted guest). The threads of one group are one "VM": they share
+ * a ticket spinlock, and a waiter spins while the holder is preempted,
+ * which is the spin-wait cost of lock-holder preemption.
+ *
+ * Threads are named "CPU N/KVM" like QEMU's vCPU threads, so the tracing
+ * in bench/rundelay.bt treats both the same.
+ *
+ * Windows are driven over a line protocol on stdin/stdout, or on --ctl (a
+ * serial port of the L2 guest):
+ *   out: {"hello":..., "tids":[...]}     once, when the threads run
+ *   in:  "w N"                           start window N
+ *   in:  "e N"                           end it; out: one JSON line
+ *   in:  "q" or end of file              exit
+ * Counters are cumulative and only ever written by their thread; a window
+ * is the difference of two snapshots, so no thread has to be reached (a
+ * starved one may not run for seconds) to start or end a window.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "vmf_util.h"
+
+/*
+ * Latency buckets in microseconds, two significant digits: 1 us steps
+ * below 100 us, 10 us steps below 1 ms, and so on up to 1 s.
+ * bench/rundelay.bt computes the same buckets.
+ */
+#define BUCKETS_PER_DECADE	90
+#define NR_BUCKETS		(100 + 4 * BUCKETS_PER_DECADE)
+
+static unsigned int bucket_index(__u64 us)
+{
+	__u64 decade = 100, step = 10;
+	unsigned int base = 100;
+
+	if (us < 100)
+		return us;
+	while (base < NR_BUCKETS - BUCKETS_PER_DECADE && us >= decade * 10) {
+		decade *= 10;
+		step *= 10;
+		base += BUCKETS_PER_DECADE;
+	}
+	if (us >= decade * 10)
+		return NR_BUCKETS - 1;
+	return base + (us - decade) / step;
+}
+
+static __u64 bucket_floor_us(unsigned int i)
+{
+	__u64 decade = 100, step = 10;
+
+	if (i < 100)
+		return i;
+	i -= 100;
+	while (i >= BUCKETS_PER_DECADE) {
+		i -= BUCKETS_PER_DECADE;
+		decade *= 10;
+		step *= 10;
+	}
+	return decade + i * step;
+}
+
+struct ticket_lock {
+	_Atomic unsigned int next;
+	_Atomic unsigned int owner;
+};
+
+struct counters {
+	__u64 hist[NR_BUCKETS];
+	__u64 wakeups;
+	__u64 late_ns;
+	__u64 locks;
+	__u64 spin_ns;
+	__u64 rounds;
+};
+
+struct vcpu {
+	int index;
+	pid_t tid;
+	pthread_t thread;
+	struct ticket_lock *lock;
+	/* Written by the thread only; read racily by the control thread. */
+	struct counters c;
+	/* The largest lateness of window max_window. */
+	_Atomic __u64 max_ns;
+	_Atomic int max_window;
+} __attribute__((aligned(64)));
+
+static struct {
+	int threads, groups, lock_every, fifo, pin, hog;
+	__u64 period_ns, run_ns, hold_ns;
+} opt = {
+	.threads = 2, .groups = 1, .lock_every = 10,
+	.period_ns = 1000000, .run_ns = 100000, .hold_ns = 20000,
+};
+
+static struct vcpu *vcpus;
+static struct ticket_lock *locks;
+static _Atomic int window = -1;
+static _Atomic int started;
+static _Atomic int stop;
+
+static void add(volatile __u64 *v, __u64 n)
+{
+	*v += n;
+}
+
+static void lock_round(struct vcpu *v)
+{
+	unsigned int me = atomic_fetch_add(&v->lock->next, 1);
+	/* CPU time, not wall time: the cost is the CPU the spinning burns. */
+	__u64 t0 = vmf_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+
+	while (atomic_load_explicit(&v->lock->owner, memory_order_acquire) != me)
+		__builtin_ia32_pause();
+	add(&v->c.spin_ns, vmf_clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0);
+	vmf_burn_ns(opt.hold_ns);
+	atomic_store_explicit(&v->lock->owner, me + 1, memory_order_release);
+	add(&v->c.locks, 1);
+}
+
+static void record_lateness(struct vcpu *v, __u64 late_ns)
+{
+	int w = atomic_load(&window);
+
+	add(&v->c.hist[bucket_index(late_ns / 1000)], 1);
+	add(&v->c.wakeups, 1);
+	add(&v->c.late_ns, late_ns);
+	if (atomic_load(&v->max_window) != w) {
+		atomic_store(&v->max_ns, 0);
+		atomic_store(&v->max_window, w);
+	}
+	if (late_ns > atomic_load(&v->max_ns))
+		atomic_store(&v->max_ns, late_ns);
+}
+
+static void *vcpu_fn(void *arg)
+{
+	struct vcpu *v = arg;
+	char name[16];
+	__u64 next;
+
+	snprintf(name, sizeof(name), "CPU %d/KVM", v->index);
+	prctl(PR_SET_NAME, name);
+	v->tid = gettid();
+	if (opt.pin && vmf_pin(0, v->index % vmf_nr_cpus()))
+		ksft_exit_fail_perror("pinning a vCPU thread");
+	if (opt.fifo && vmf_set(0, SCHED_FIFO, opt.fifo, 0, 0))
+		ksft_exit_fail_perror("SCHED_FIFO for a vCPU thread");
+	atomic_fetch_add(&started, 1);
+
+	next = vmf_now_ns() + opt.period_ns;
+	while (!atomic_load(&stop)) {
+		if (!opt.hog) {
+			__u64 now;
+
+			vmf_sleep_until(next);
+			now = vmf_now_ns();
+			record_lateness(v, now - next);
+			next += opt.period_ns;
+			/* Missed periods are skipped, as a guest's tick would be. */
+			if (next < now)
+				next = now - (now - next) % opt.period_ns + opt.period_ns;
+		}
+		vmf_burn_ns(opt.run_ns);
+		add(&v->c.rounds, 1);
+		if (opt.hog || (opt.lock_every && v->c.rounds % opt.lock_every == 0))
+			lock_round(v);
+	}
+	return NULL;
+}
+
+/* CPU time a thread has run, from schedstat: its first field. */
+static __u64 thread_runtime_ns(pid_t tid)
+{
+	char path[64], buf[128];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+	if (vmf_read_file(path, buf, sizeof(buf)))
+		return 0;
+	return strtoull(buf, NULL, 10);
+}
+
+/* The steal and total ticks of all CPUs, from /proc/stat. */
+static void cpu_ticks(__u64 *steal, __u64 *total)
+{
+	unsigned long long f[10] = { 0 };
+	FILE *fp = fopen("/proc/stat", "r");
+	int i;
+
+	*steal = *total = 0;
+	if (!fp)
+		return;
+	if (fscanf(fp, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
+		   &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7],
+		   &f[8], &f[9]) >= 8) {
+		*steal = f[7];
+		/* guest and guest_nice are already in user and nice. */
+		for (i = 0; i < 8; i++)
+			*total += f[i];
+	}
+	fclose(fp);
+}
+
+static struct counters *begin;
+static __u64 *begin_runtime;
+static __u64 begin_steal, begin_total, begin_ns;
+
+static void snapshot(struct counters *c, __u64 *runtime)
+{
+	int i;
+
+	for (i = 0; i < opt.threads; i++) {
+		c[i] = vcpus[i].c;
+		runtime[i] = thread_runtime_ns(vcpus[i].tid);
+	}
+}
+
+static void window_begin(int w)
+{
+	atomic_store(&window, w);
+	snapshot(begin, begin_runtime);
+	cpu_ticks(&begin_steal, &begin_total);
+	begin_ns = vmf_now_ns();
+}
+
+static void window_end(FILE *out, int w)
+{
+	struct counters *end = calloc(opt.threads, sizeof(*end));
+	__u64 *runtime = calloc(opt.threads, sizeof(*runtime));
+	__u64 steal, total;
+	int i, b, first;
+
+	if (!end || !runtime)
+		ksft_exit_fail_msg("out of memory\n");
+	snapshot(end, runtime);
+	cpu_ticks(&steal, &total);
+	fprintf(out, "{\"window\":%d,\"elapsed_ns\":%llu,\"steal_ticks\":%llu,\"total_ticks\":%llu,\"threads\":[",
+		w, (unsigned long long)(vmf_now_ns() - begin_ns),
+		(unsigned long long)(steal - begin_steal),
+		(unsigned long long)(total - begin_total));
+	for (i = 0; i < opt.threads; i++) {
+		struct counters *e = &end[i], *s = &begin[i];
+		__u64 max = atomic_load(&vcpus[i].max_window) == w ?
+			    atomic_load(&vcpus[i].max_ns) : 0;
+
+		fprintf(out, "%s{\"tid\":%d,\"group\":%d,\"wakeups\":%llu,\"late_ns\":%llu,\"max_ns\":%llu,\"locks\":%llu,\"spin_ns\":%llu,\"run_ns\":%llu,\"hist_us\":{",
+			i ? "," : "", vcpus[i].tid, i % opt.groups,
+			(unsigned long long)(e->wakeups - s->wakeups),
+			(unsigned long long)(e->late_ns - s->late_ns),
+			(unsigned long long)max,
+			(unsigned long long)(e->locks - s->locks),
+			(unsigned long long)(e->spin_ns - s->spin_ns),
+			(unsigned long long)(runtime[i] - begin_runtime[i]));
+		for (b = 0, first = 1; b < NR_BUCKETS; b++) {
+			if (e->hist[b] == s->hist[b])
+				continue;
+			fprintf(out, "%s\"%llu\":%llu", first ? "" : ",",
+				(unsigned long long)bucket_floor_us(b),
+				(unsigned long long)(e->hist[b] - s->hist[b]));
+			first = 0;
+		}
+		fprintf(out, "}}");
+	}
+	fprintf(out, "]}\n");
+	fflush(out);
+	free(end);
+	free(runtime);
+}
+
+/* A serial port as a plain byte pipe: no echo, no line editing. */
+static int open_ctl(const char *dev, FILE **in, FILE **out)
+{
+	struct termios t;
+	int fd = open(dev, O_RDWR | O_NOCTTY);
+
+	if (fd < 0)
+		return -errno;
+	if (isatty(fd) && !tcgetattr(fd, &t)) {
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	*in = fdopen(fd, "r");
+	*out = fdopen(dup(fd), "w");
+	return *in && *out ? 0 : -errno;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: vcpusim [--threads N] [--groups G] [--period-us P] [--run-us R]\n"
+		"               [--lock-every K] [--hold-us H] [--hog] [--pin] [--fifo PRIO]\n"
+		"               [--ctl DEVICE]\n");
+	exit(2);
+}
+
+static __u64 parse_us(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (*end || end == s)
+		usage();
+	return v * 1000;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "threads", required_argument, NULL, 't' },
+		{ "groups", required_argument, NULL, 'g' },
+		{ "period-us", required_argument, NULL, 'p' },
+		{ "run-us", required_argument, NULL, 'r' },
+		{ "lock-every", required_argument, NULL, 'k' },
+		{ "hold-us", required_argument, NULL, 'h' },
+		{ "hog", no_argument, NULL, 'H' },
+		{ "pin", no_argument, NULL, 'P' },
+		{ "fifo", required_argument, NULL, 'f' },
+		{ "ctl", required_argument, NULL, 'c' },
+		{ }
+	};
+	FILE *in = stdin, *out = stdout;
+	char line[64];
+	int c, i, w;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': opt.threads = atoi(optarg); break;
+		case 'g': opt.groups = atoi(optarg); break;
+		case 'p': opt.period_ns = parse_us(optarg); break;
+		case 'r': opt.run_ns = parse_us(optarg); break;
+		case 'k': opt.lock_every = atoi(optarg); break;
+		case 'h': opt.hold_ns = parse_us(optarg); break;
+		case 'H': opt.hog = 1; break;
+		case 'P': opt.pin = 1; break;
+		case 'f': opt.fifo = atoi(optarg); break;
+		case 'c':
+			if (open_ctl(optarg, &in, &out))
+				ksft_exit_fail_perror(optarg);
+			break;
+		default: usage();
+		}
+	}
+	if (optind != argc || opt.threads < 1 || opt.groups < 1 ||
+	    opt.groups > opt.threads || !opt.period_ns || opt.lock_every < 0)
+		usage();
+
+	vcpus = aligned_alloc(64, opt.threads * sizeof(*vcpus));
+	locks = calloc(opt.groups, sizeof(*locks));
+	begin = calloc(opt.threads, sizeof(*begin));
+	begin_runtime = calloc(opt.threads, sizeof(*begin_runtime));
+	if (!vcpus || !locks || !begin || !begin_runtime)
+		ksft_exit_fail_msg("out of memory\n");
+	memset(vcpus, 0, opt.threads * sizeof(*vcpus));
+	for (i = 0; i < opt.threads; i++) {
+		vcpus[i].index = i;
+		vcpus[i].lock = &locks[i % opt.groups];
+		vcpus[i].max_window = -1;
+		if (pthread_create(&vcpus[i].thread, NULL, vcpu_fn, &vcpus[i]))
+			ksft_exit_fail_msg("pthread_create failed\n");
+	}
+	while (atomic_load(&started) < opt.threads)
+		vmf_sleep_ns(1000000);
+	/*
+	 * The control thread must get through a window's end under FIFO
+	 * vCPUs; set only now, as threads inherit their creator's policy.
+	 */
+	if (vmf_set(0, SCHED_FIFO, 99, 0, 0))
+		ksft_exit_fail_perror("SCHED_FIFO 99 for the control thread");
+
+	fprintf(out, "{\"hello\":\"vcpusim\",\"threads\":%d,\"groups\":%d,\"tids\":[",
+		opt.threads, opt.groups);
+	for (i = 0; i < opt.threads; i++)
+		fprintf(out, "%s%d", i ? "," : "", vcpus[i].tid);
+	fprintf(out, "]}\n");
+	fflush(out);
+
+	while (fgets(line, sizeof(line), in)) {
+		if (sscanf(line, "w %d", &w) == 1)
+			window_begin(w);
+		else if (sscanf(line, "e %d", &w) == 1)
+			window_end(out, w);
+		else if (line[0] == 'q')
+			break;
+	}
+	atomic_store(&stop, 1);
+	for (i = 0; i < opt.threads; i++)
+		pthread_join(vcpus[i].thread, NULL);
+	return 0;
+}

@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: the latency-jitter benchmarks. Builds the kernel and the
+# bench programs, then boots the test VM once per scenario; inside it,
+# bench/scenario.py measures EEVDF, SCHED_FIFO and VMF interleaved on the
+# same vCPUs. bench/report.py then writes results.json, report.md and the
+# PNG plots to out/bench/<date>/ (out/bench/latest points at the newest).
+#
+#   QUICK=1         2 repetitions of 3 s instead of 5 of 10 s
+#   SCENARIOS=...   a comma-separated subset of synthetic,l2,overcommit
+#   REPS=, SECS=    override the repetitions and the window length
+
+set -eu -o pipefail
+. "$(dirname "$0")/lib.sh"
+
+if [ "${QUICK:-0}" = 1 ]; then
+	REPS=${REPS:-2} SECS=${SECS:-3} SETTLE=0.5
+else
+	REPS=${REPS:-5} SECS=${SECS:-10} SETTLE=1
+fi
+SCENARIOS=${SCENARIOS:-synthetic,l2,overcommit}
+[ "${DEBUG:-0}" != 1 ] || die "benchmarks on the DEBUG=1 kernel would measure its checkers"
+
+timed "kernel" "$VMF_ROOT/scripts/kernel.sh"
+timed "bench build" "$VMF_ROOT/scripts/build-selftests.sh"
+
+DIR=$OUT/bench/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$DIR"
+ln -sfn "$DIR" "$OUT/bench/latest"
+COMMAND="make bench${QUICK:+ QUICK=$QUICK} SCENARIOS=$SCENARIOS REPS=$REPS SECS=$SECS"
+
+for sc in ${SCENARIOS//,/ }; do
+	case $sc in
+	synthetic | overcommit) boot=120 ;;
+	l2) boot=900 ;;
+	*) die "unknown scenario $sc" ;;
+	esac
+	# Three policies, a window and its settling each, plus noise overrun.
+	budget=$(awk -v r="$REPS" -v s="$SECS" -v b="$boot" \
+		'BEGIN { printf "%d", b + 3 * r * (s + 8) * 2 }')
+	timed "bench $sc" "$VMF_ROOT/scripts/vm.sh" --quiet --timeout "$budget" -- \
+		python3 "$VMF_ROOT/bench/scenario.py" "$sc" --out /mnt/bench \
+		--bin "$OUT/bench-bin" --reps "$REPS" --secs "$SECS" --settle "$SETTLE" ||
+		die "scenario $sc failed; console and output in $(readlink -f "$OUT/vm/last")"
+	cp -r "$(readlink -f "$OUT/vm/last")/bench" "$DIR/$sc"
+	cp "$OUT/vm/last/console.log" "$DIR/$sc/"
+done
+
+timed "report" python3 "$VMF_ROOT/bench/report.py" "$DIR" \
+	--config "$KBUILD/.config" --command "$COMMAND" >/dev/null
+log "report: $DIR/report.md"
