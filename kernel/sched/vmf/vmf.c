@@ -814,6 +814,14 @@ static void pull_vmf_task(struct rq *this_rq)
 		if (!this_rq->vmf.level[VMF_LEVEL_VM].nr_running &&
 		    (max_level == VMF_LEVEL_VM || !this_rq->vmf.nr_running)) {
 			p = vmf_pushable_task(src, this_cpu, max_level);
+			/*
+			 * As in RT's pull: a task that outranks what its CPU
+			 * runs has just woken and preempts it in a moment.
+			 * Taking it would only move it, and would bring two
+			 * periodic vCPUs onto one CPU for their next wakeup.
+			 */
+			if (p && p->prio < src->curr->prio)
+				p = NULL;
 			if (p) {
 				vmf_move_task(src, this_rq, p, VMF_MIGRATE_PULL);
 				moved = true;
