@@ -13,6 +13,9 @@
 #               classified; vcpusim inside it measures its timer latency
 #   overcommit  two "VMs" of one vcpusim thread per CPU each, hogging and
 #               sharing a spinlock per VM: fairness and spin-wait cost
+#   l2-overcommit  an L2 guest with two vCPUs per CPU, all busy, IPIing
+#               each other (membarrier): the cost of a preempted IPI
+#               target, and what the guest's PV sched yield gets back
 #
 # Writes DIR/meta.json (kernel, command, settings of every policy),
 # DIR/windows.jsonl (one line per measured window) and DIR/rundelay.txt
@@ -281,8 +284,14 @@ class LocalVcpus:
 
 
 class L2Vcpus:
-    """An L2 guest; vcpusim runs in it, pinned, at SCHED_FIFO inside the
-    guest (as cyclictest is run), on its third serial port."""
+    """An L2 guest; vcpusim runs in it, one thread pinned to each vCPU,
+    driven over the guest's third serial port. For timer latency the
+    threads run at SCHED_FIFO inside the guest, as cyclictest is run."""
+
+    GUEST_ARGS = {
+        "l2": ["--fifo", "98", "--period-us", "1000", "--run-us", "20", "--lock-every", "0"],
+        "l2-overcommit": ["--membarrier", "--run-us", "200"],
+    }
 
     def __init__(self, scenario, ncpus, out, timeout):
         self.ctl = os.path.join(out["tmp"], "ctl")
@@ -291,10 +300,10 @@ class L2Vcpus:
         # O_RDWR: neither open waits for QEMU, and QEMU's opens do not wait.
         rfd = os.open(self.ctl + ".out", os.O_RDWR)
         wfd = os.open(self.ctl + ".in", os.O_RDWR)
-        guest = ["vcpusim", "--ctl", "/dev/ttyS2", "--threads", str(ncpus), "--pin",
-                 "--fifo", "98", "--period-us", "1000", "--run-us", "20",
-                 "--lock-every", "0"]
-        self.cmd = [os.path.join(ROOT, "scripts", "l2.sh"), "--smp", str(ncpus),
+        nvcpus = ncpus * (2 if scenario == "l2-overcommit" else 1)
+        guest = ["vcpusim", "--ctl", "/dev/ttyS2", "--threads", str(nvcpus),
+                 "--pin"] + self.GUEST_ARGS[scenario]
+        self.cmd = [os.path.join(ROOT, "scripts", "l2.sh"), "--smp", str(nvcpus),
                     "--timeout", str(timeout), "--log", os.path.join(out["dir"], "l2-console.log"),
                     "--file", os.path.join(out["bin"], "vcpusim.static") + ":/bin/vcpusim",
                     "--qemu-arg", "-serial", "--qemu-arg", f"pipe:{self.ctl}",
@@ -311,8 +320,8 @@ class L2Vcpus:
                  for t in os.listdir(f"/proc/{qemu}/task")}
         self.vcpus = sorted(t for t, c in tasks.items() if c.startswith("CPU "))
         self.vmm = sorted(t for t, c in tasks.items() if not c.startswith("CPU "))
-        if len(self.vcpus) != ncpus:
-            die(f"QEMU {qemu} has {len(self.vcpus)} vCPU threads, expected {ncpus}")
+        if len(self.vcpus) != nvcpus:
+            die(f"QEMU {qemu} has {len(self.vcpus)} vCPU threads, expected {nvcpus}")
 
     def find_qemu(self):
         for pid in os.listdir("/proc"):
@@ -348,7 +357,7 @@ def start_bpftrace(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=("synthetic", "l2", "overcommit"))
+    ap.add_argument("scenario", choices=("synthetic", "l2", "overcommit", "l2-overcommit"))
     ap.add_argument("--out", required=True)
     ap.add_argument("--bin", required=True, help="where vcpusim was built")
     ap.add_argument("--reps", type=int, default=5)
@@ -375,7 +384,7 @@ def main():
     bpf = start_bpftrace(os.path.join(args.out, "rundelay.txt"))
     where = {"dir": args.out, "bin": args.bin, "tmp": tmp}
     per_window = args.settle + args.secs + 2
-    if args.scenario == "l2":
+    if args.scenario.startswith("l2"):
         vcpus = L2Vcpus(args.scenario, ncpus, where,
                         timeout=int(HELLO_TIMEOUT + args.reps * len(policies) * per_window * 2))
     else:

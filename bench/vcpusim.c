@@ -5,8 +5,8 @@
  * and inside the L2 guest as its timer-latency probe.
  *
  *   vcpusim [--threads N] [--groups G] [--period-us P] [--run-us R]
- *           [--lock-every K] [--hold-us H] [--hog] [--pin] [--fifo PRIO]
- *           [--ctl DEVICE]
+ *           [--lock-every K] [--hold-us H] [--hog] [--membarrier] [--pin]
+ *           [--fifo PRIO] [--ctl DEVICE]
  *
  * Periodic mode (the default): each thread sleeps until its next period
  * (clock_nanosleep, absolute, like cyclictest), records how late it woke,
@@ -16,6 +16,13 @@
  * overcommitted guest). The threads of one group are one "VM": they share
  * a ticket spinlock, and a waiter spins while the holder is preempted,
  * which is the spin-wait cost of lock-holder preemption.
+ *
+ * --membarrier (implies --hog; inside a guest): each round ends with a
+ * private expedited membarrier() instead of the lock: an IPI to every
+ * other vCPU running the process, and a wait for all of them. Its
+ * duration is recorded in place of the lateness. A guest with PV sched
+ * yield, whose IPI targets a vCPU that the host preempted, yields to that
+ * vCPU (KVM_HC_SCHED_YIELD), so this measures the directed yield.
  *
  * Threads are named "CPU N/KVM" like QEMU's vCPU threads, so the tracing
  * in bench/rundelay.bt treats both the same.
@@ -34,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -41,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -113,7 +122,7 @@ struct vcpu {
 } __attribute__((aligned(64)));
 
 static struct {
-	int threads, groups, lock_every, fifo, pin, hog;
+	int threads, groups, lock_every, fifo, pin, hog, membarrier;
 	__u64 period_ns, run_ns, hold_ns;
 } opt = {
 	.threads = 2, .groups = 1, .lock_every = 10,
@@ -160,6 +169,15 @@ static void record_lateness(struct vcpu *v, __u64 late_ns)
 		atomic_store(&v->max_ns, late_ns);
 }
 
+static void membarrier_round(struct vcpu *v)
+{
+	__u64 t0 = vmf_now_ns();
+
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
+		ksft_exit_fail_perror("membarrier");
+	record_lateness(v, vmf_now_ns() - t0);
+}
+
 static void *vcpu_fn(void *arg)
 {
 	struct vcpu *v = arg;
@@ -190,7 +208,9 @@ static void *vcpu_fn(void *arg)
 		}
 		vmf_burn_ns(opt.run_ns);
 		add(&v->c.rounds, 1);
-		if (opt.hog || (opt.lock_every && v->c.rounds % opt.lock_every == 0))
+		if (opt.membarrier)
+			membarrier_round(v);
+		else if (opt.hog || (opt.lock_every && v->c.rounds % opt.lock_every == 0))
 			lock_round(v);
 	}
 	return NULL;
@@ -314,8 +334,8 @@ static int open_ctl(const char *dev, FILE **in, FILE **out)
 static void usage(void)
 {
 	fprintf(stderr, "usage: vcpusim [--threads N] [--groups G] [--period-us P] [--run-us R]\n"
-		"               [--lock-every K] [--hold-us H] [--hog] [--pin] [--fifo PRIO]\n"
-		"               [--ctl DEVICE]\n");
+		"               [--lock-every K] [--hold-us H] [--hog] [--membarrier] [--pin]\n"
+		"               [--fifo PRIO] [--ctl DEVICE]\n");
 	exit(2);
 }
 
@@ -339,6 +359,7 @@ int main(int argc, char **argv)
 		{ "lock-every", required_argument, NULL, 'k' },
 		{ "hold-us", required_argument, NULL, 'h' },
 		{ "hog", no_argument, NULL, 'H' },
+		{ "membarrier", no_argument, NULL, 'M' },
 		{ "pin", no_argument, NULL, 'P' },
 		{ "fifo", required_argument, NULL, 'f' },
 		{ "ctl", required_argument, NULL, 'c' },
@@ -357,6 +378,7 @@ int main(int argc, char **argv)
 		case 'k': opt.lock_every = atoi(optarg); break;
 		case 'h': opt.hold_ns = parse_us(optarg); break;
 		case 'H': opt.hog = 1; break;
+		case 'M': opt.membarrier = opt.hog = 1; break;
 		case 'P': opt.pin = 1; break;
 		case 'f': opt.fifo = atoi(optarg); break;
 		case 'c':
@@ -377,6 +399,9 @@ int main(int argc, char **argv)
 	if (!vcpus || !locks || !begin || !begin_runtime)
 		ksft_exit_fail_msg("out of memory\n");
 	memset(vcpus, 0, opt.threads * sizeof(*vcpus));
+	if (opt.membarrier &&
+	    syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
+		ksft_exit_fail_perror("membarrier registration");
 	for (i = 0; i < opt.threads; i++) {
 		vcpus[i].index = i;
 		vcpus[i].lock = &locks[i % opt.groups];

@@ -1,17 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench-overhead BASE_BZIMAGE=<stock kernel>: the cost of
-# CONFIG_SCHED_CLASS_VMF when no task uses it. Boots the stock kernel and
-# the VMF kernel alternately (ROUNDS times each, default 3), runs
-# 'perf bench sched pipe' and hackbench in each boot and prints the
-# medians, their spread and the VMF/stock ratio. Timings under TCG are
-# not hardware timings; only the ratio means something.
+# make bench-overhead: the cost of CONFIG_SCHED_CLASS_VMF when no task
+# uses it. Boots the kernel without VMF (scripts/build-base.sh, or
+# BASE_BZIMAGE=) and the VMF kernel alternately (ROUNDS times each,
+# default 3), runs 'perf bench sched pipe' and hackbench in each boot and
+# prints the medians, their spread and the VMF/stock ratio. Timings under
+# TCG are not hardware timings; only the ratio means something.
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
-BASE=${BASE_BZIMAGE:?set BASE_BZIMAGE to a stock 6.12 bzImage built with the same config}
+if [ -n "${BASE_BZIMAGE:-}" ]; then
+	BASE=$BASE_BZIMAGE
+else
+	BASE=$(dirname "$("$VMF_ROOT/scripts/build-base.sh")")/arch/x86/boot/bzImage
+fi
 ROUNDS=${ROUNDS:-3}
 [ -f "$BZIMAGE" ] || die "no VMF kernel at $BZIMAGE; run 'make kernel' first"
 dest=$OUT/bench-overhead

@@ -8,7 +8,8 @@
 # PNG plots to out/bench/<date>/ (out/bench/latest points at the newest).
 #
 #   QUICK=1         2 repetitions of 3 s instead of 5 of 10 s
-#   SCENARIOS=...   a comma-separated subset of synthetic,l2,overcommit
+#   SCENARIOS=...   a comma-separated subset of synthetic,l2,overcommit,
+#                   l2-overcommit
 #   REPS=, SECS=    override the repetitions and the window length
 
 set -eu -o pipefail
@@ -19,7 +20,7 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
 	REPS=${REPS:-5} SECS=${SECS:-10} SETTLE=1
 fi
-SCENARIOS=${SCENARIOS:-synthetic,l2,overcommit}
+SCENARIOS=${SCENARIOS:-synthetic,l2,overcommit,l2-overcommit}
 [ "${DEBUG:-0}" != 1 ] || die "benchmarks on the DEBUG=1 kernel would measure its checkers"
 
 timed "kernel" "$VMF_ROOT/scripts/kernel.sh"
@@ -33,7 +34,7 @@ COMMAND="make bench${QUICK:+ QUICK=$QUICK} SCENARIOS=$SCENARIOS REPS=$REPS SECS=
 for sc in ${SCENARIOS//,/ }; do
 	case $sc in
 	synthetic | overcommit) boot=120 ;;
-	l2) boot=900 ;;
+	l2 | l2-overcommit) boot=900 ;;
 	*) die "unknown scenario $sc" ;;
 	esac
 	# Three policies, a window and its settling each, plus noise overrun.

@@ -35,8 +35,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -gt 0 ] || { echo "usage: l2.sh [options] -- CMD..." >&2; exit 2; }
-KERNEL=${VMF_KERNEL:-}
-[ -f "$KERNEL" ] || { echo "l2.sh: VMF_KERNEL is not set; run me inside 'make vm'" >&2; exit 2; }
+# The lean kernel when the L1 runs the debug one (scripts/lib.sh).
+KERNEL=${VMF_L2_KERNEL:-${VMF_KERNEL:-}}
+[ -f "$KERNEL" ] || { echo "l2.sh: VMF_L2_KERNEL is not set; run me inside 'make vm'" >&2; exit 2; }
 [ -c /dev/kvm ] || { echo "l2.sh: /dev/kvm missing: KVM is not available in this VM" >&2; exit 2; }
 
 ROOT=$(mktemp -d /tmp/l2root.XXXXXX)

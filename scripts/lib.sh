@@ -17,6 +17,12 @@ fi
 [ "${VMF:-y}" = n ] && FLAVOUR=$FLAVOUR-novmf
 KBUILD=$OUT/build-$FLAVOUR
 BZIMAGE=$KBUILD/arch/x86/boot/bzImage
+# The L2 guest of scripts/l2.sh: the lean kernel, if built, under the
+# debug one, whose checkers are for the host (L1).
+L2_BZIMAGE=$BZIMAGE
+if [ "${DEBUG:-0}" = 1 ] && [ -f "$OUT/build-lean/arch/x86/boot/bzImage" ]; then
+	L2_BZIMAGE=$OUT/build-lean/arch/x86/boot/bzImage
+fi
 
 die() {
 	echo "error: $*" >&2

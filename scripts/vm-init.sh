@@ -30,7 +30,7 @@ busybox ip link set lo up 2>/dev/null
 busybox hostname vmf
 
 # Kernel command-line words NAME=value arrive in our environment.
-export VMF_ROOT="$vmf_root" VMF_KERNEL="$vmf_kernel" VMF_OUT=/mnt
+export VMF_ROOT="$vmf_root" VMF_KERNEL="$vmf_kernel" VMF_L2_KERNEL="$vmf_l2_kernel" VMF_OUT=/mnt
 cd /tmp || exit 1
 /bin/sh /mnt/cmd.sh </dev/null
 rc=$?

@@ -9,8 +9,8 @@
 #   --mem MB              memory (default 4096)
 #   --timeout S           bound on the whole run (default 600)
 #   --append "..."        extra kernel command-line words
-#   --kernel BZIMAGE      boot this kernel instead of the built one (for
-#                         comparisons with a stock kernel)
+#   --kernel BZIMAGE      boot this kernel instead of the built one, as L1
+#                         and L2 (for comparisons with a stock kernel)
 #   --quiet               do not echo the console
 #
 # The console log lands in out/vm/<run>/console.log (out/vm/last points
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--append) APPEND="$APPEND $2"; shift 2 ;;
 	--quiet) QUIET=1; shift ;;
-	--kernel) BZIMAGE=$(realpath "$2"); shift 2 ;;
+	--kernel) BZIMAGE=$(realpath "$2"); L2_BZIMAGE=$BZIMAGE; shift 2 ;;
 	--) shift; break ;;
 	*) die "unknown option $1" ;;
 	esac
@@ -46,7 +46,7 @@ LOG=$RUN/console.log
 CMDLINE="console=ttyS0 root=/dev/root rootfstype=9p ro"
 CMDLINE="$CMDLINE rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144"
 CMDLINE="$CMDLINE init=$VMF_ROOT/scripts/vm-init.sh panic=-1 preempt=full mitigations=off"
-CMDLINE="$CMDLINE vmf_root=$VMF_ROOT vmf_kernel=$BZIMAGE $APPEND"
+CMDLINE="$CMDLINE vmf_root=$VMF_ROOT vmf_kernel=$BZIMAGE vmf_l2_kernel=$L2_BZIMAGE $APPEND"
 
 set +e
 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
