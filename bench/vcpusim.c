@@ -44,7 +44,6 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,8 +95,8 @@ static __u64 bucket_floor_us(unsigned int i)
 }
 
 struct ticket_lock {
-	_Atomic unsigned int next;
-	_Atomic unsigned int owner;
+	unsigned int next;
+	unsigned int owner;
 };
 
 struct counters {
@@ -117,9 +116,9 @@ struct vcpu {
 	/* Written by the thread only; read racily by the control thread. */
 	struct counters c;
 	/* The largest lateness of window max_window. */
-	_Atomic __u64 max_ns;
-	_Atomic int max_window;
-} __attribute__((aligned(64)));
+	__u64 max_ns;
+	int max_window;
+};
 
 static struct {
 	int threads, groups, lock_every, fifo, pin, hog, membarrier;
@@ -131,42 +130,46 @@ static struct {
 
 static struct vcpu *vcpus;
 static struct ticket_lock *locks;
-static _Atomic int window = -1;
-static _Atomic int started;
-static _Atomic int stop;
+static int window = -1;
+static int started;
+static int stop;
 
-static void add(volatile __u64 *v, __u64 n)
+#define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* Only the owning thread writes a counter; a relaxed store keeps it whole. */
+static void add(__u64 *v, __u64 n)
 {
-	*v += n;
+	__atomic_store_n(v, *v + n, __ATOMIC_RELAXED);
 }
 
 static void lock_round(struct vcpu *v)
 {
-	unsigned int me = atomic_fetch_add(&v->lock->next, 1);
+	unsigned int me = __atomic_fetch_add(&v->lock->next, 1, __ATOMIC_RELAXED);
 	/* CPU time, not wall time: the cost is the CPU the spinning burns. */
 	__u64 t0 = vmf_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 
-	while (atomic_load_explicit(&v->lock->owner, memory_order_acquire) != me)
+	while (__atomic_load_n(&v->lock->owner, __ATOMIC_ACQUIRE) != me)
 		__builtin_ia32_pause();
 	add(&v->c.spin_ns, vmf_clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0);
 	vmf_burn_ns(opt.hold_ns);
-	atomic_store_explicit(&v->lock->owner, me + 1, memory_order_release);
+	__atomic_store_n(&v->lock->owner, me + 1, __ATOMIC_RELEASE);
 	add(&v->c.locks, 1);
 }
 
 static void record_lateness(struct vcpu *v, __u64 late_ns)
 {
-	int w = atomic_load(&window);
+	int w = LOAD(window);
 
 	add(&v->c.hist[bucket_index(late_ns / 1000)], 1);
 	add(&v->c.wakeups, 1);
 	add(&v->c.late_ns, late_ns);
-	if (atomic_load(&v->max_window) != w) {
-		atomic_store(&v->max_ns, 0);
-		atomic_store(&v->max_window, w);
+	if (LOAD(v->max_window) != w) {
+		STORE(v->max_ns, 0);
+		STORE(v->max_window, w);
 	}
-	if (late_ns > atomic_load(&v->max_ns))
-		atomic_store(&v->max_ns, late_ns);
+	if (late_ns > LOAD(v->max_ns))
+		STORE(v->max_ns, late_ns);
 }
 
 static void membarrier_round(struct vcpu *v)
@@ -191,10 +194,10 @@ static void *vcpu_fn(void *arg)
 		ksft_exit_fail_perror("pinning a vCPU thread");
 	if (opt.fifo && vmf_set(0, SCHED_FIFO, opt.fifo, 0, 0))
 		ksft_exit_fail_perror("SCHED_FIFO for a vCPU thread");
-	atomic_fetch_add(&started, 1);
+	__atomic_fetch_add(&started, 1, __ATOMIC_RELEASE);
 
 	next = vmf_now_ns() + opt.period_ns;
-	while (!atomic_load(&stop)) {
+	while (!LOAD(stop)) {
 		if (!opt.hog) {
 			__u64 now;
 
@@ -264,10 +267,15 @@ static void snapshot(struct counters *c, __u64 *runtime)
 
 static void window_begin(int w)
 {
-	atomic_store(&window, w);
+	STORE(window, w);
 	snapshot(begin, begin_runtime);
 	cpu_ticks(&begin_steal, &begin_total);
 	begin_ns = vmf_now_ns();
+}
+
+static void json_u64(FILE *out, const char *name, __u64 v)
+{
+	fprintf(out, "\"%s\":%llu,", name, (unsigned long long)v);
 }
 
 static void window_end(FILE *out, int w)
@@ -281,23 +289,24 @@ static void window_end(FILE *out, int w)
 		ksft_exit_fail_msg("out of memory\n");
 	snapshot(end, runtime);
 	cpu_ticks(&steal, &total);
-	fprintf(out, "{\"window\":%d,\"elapsed_ns\":%llu,\"steal_ticks\":%llu,\"total_ticks\":%llu,\"threads\":[",
-		w, (unsigned long long)(vmf_now_ns() - begin_ns),
-		(unsigned long long)(steal - begin_steal),
-		(unsigned long long)(total - begin_total));
+	fprintf(out, "{\"window\":%d,", w);
+	json_u64(out, "elapsed_ns", vmf_now_ns() - begin_ns);
+	json_u64(out, "steal_ticks", steal - begin_steal);
+	json_u64(out, "total_ticks", total - begin_total);
+	fprintf(out, "\"threads\":[");
 	for (i = 0; i < opt.threads; i++) {
 		struct counters *e = &end[i], *s = &begin[i];
-		__u64 max = atomic_load(&vcpus[i].max_window) == w ?
-			    atomic_load(&vcpus[i].max_ns) : 0;
+		__u64 max = LOAD(vcpus[i].max_window) == w ? LOAD(vcpus[i].max_ns) : 0;
 
-		fprintf(out, "%s{\"tid\":%d,\"group\":%d,\"wakeups\":%llu,\"late_ns\":%llu,\"max_ns\":%llu,\"locks\":%llu,\"spin_ns\":%llu,\"run_ns\":%llu,\"hist_us\":{",
-			i ? "," : "", vcpus[i].tid, i % opt.groups,
-			(unsigned long long)(e->wakeups - s->wakeups),
-			(unsigned long long)(e->late_ns - s->late_ns),
-			(unsigned long long)max,
-			(unsigned long long)(e->locks - s->locks),
-			(unsigned long long)(e->spin_ns - s->spin_ns),
-			(unsigned long long)(runtime[i] - begin_runtime[i]));
+		fprintf(out, "%s{\"tid\":%d,\"group\":%d,", i ? "," : "", vcpus[i].tid,
+			i % opt.groups);
+		json_u64(out, "wakeups", e->wakeups - s->wakeups);
+		json_u64(out, "late_ns", e->late_ns - s->late_ns);
+		json_u64(out, "max_ns", max);
+		json_u64(out, "locks", e->locks - s->locks);
+		json_u64(out, "spin_ns", e->spin_ns - s->spin_ns);
+		json_u64(out, "run_ns", runtime[i] - begin_runtime[i]);
+		fprintf(out, "\"hist_us\":{");
 		for (b = 0, first = 1; b < NR_BUCKETS; b++) {
 			if (e->hist[b] == s->hist[b])
 				continue;
@@ -331,7 +340,7 @@ static int open_ctl(const char *dev, FILE **in, FILE **out)
 	return *in && *out ? 0 : -errno;
 }
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr, "usage: vcpusim [--threads N] [--groups G] [--period-us P] [--run-us R]\n"
 		"               [--lock-every K] [--hold-us H] [--hog] [--membarrier] [--pin]\n"
@@ -345,7 +354,7 @@ static __u64 parse_us(const char *s)
 	unsigned long long v = strtoull(s, &end, 10);
 
 	if (*end || end == s)
-		usage();
+		print_usage();
 	return v * 1000;
 }
 
@@ -371,34 +380,55 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 't': opt.threads = atoi(optarg); break;
-		case 'g': opt.groups = atoi(optarg); break;
-		case 'p': opt.period_ns = parse_us(optarg); break;
-		case 'r': opt.run_ns = parse_us(optarg); break;
-		case 'k': opt.lock_every = atoi(optarg); break;
-		case 'h': opt.hold_ns = parse_us(optarg); break;
-		case 'H': opt.hog = 1; break;
-		case 'M': opt.membarrier = opt.hog = 1; break;
-		case 'P': opt.pin = 1; break;
-		case 'f': opt.fifo = atoi(optarg); break;
+		case 't':
+			opt.threads = atoi(optarg);
+			break;
+		case 'g':
+			opt.groups = atoi(optarg);
+			break;
+		case 'p':
+			opt.period_ns = parse_us(optarg);
+			break;
+		case 'r':
+			opt.run_ns = parse_us(optarg);
+			break;
+		case 'k':
+			opt.lock_every = atoi(optarg);
+			break;
+		case 'h':
+			opt.hold_ns = parse_us(optarg);
+			break;
+		case 'H':
+			opt.hog = 1;
+			break;
+		case 'M':
+			opt.membarrier = 1;
+			opt.hog = 1;
+			break;
+		case 'P':
+			opt.pin = 1;
+			break;
+		case 'f':
+			opt.fifo = atoi(optarg);
+			break;
 		case 'c':
 			if (open_ctl(optarg, &in, &out))
 				ksft_exit_fail_perror(optarg);
 			break;
-		default: usage();
+		default:
+			print_usage();
 		}
 	}
 	if (optind != argc || opt.threads < 1 || opt.groups < 1 ||
 	    opt.groups > opt.threads || !opt.period_ns || opt.lock_every < 0)
-		usage();
+		print_usage();
 
-	vcpus = aligned_alloc(64, opt.threads * sizeof(*vcpus));
+	vcpus = calloc(opt.threads, sizeof(*vcpus));
 	locks = calloc(opt.groups, sizeof(*locks));
 	begin = calloc(opt.threads, sizeof(*begin));
 	begin_runtime = calloc(opt.threads, sizeof(*begin_runtime));
 	if (!vcpus || !locks || !begin || !begin_runtime)
 		ksft_exit_fail_msg("out of memory\n");
-	memset(vcpus, 0, opt.threads * sizeof(*vcpus));
 	if (opt.membarrier &&
 	    syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
 		ksft_exit_fail_perror("membarrier registration");
@@ -409,7 +439,7 @@ int main(int argc, char **argv)
 		if (pthread_create(&vcpus[i].thread, NULL, vcpu_fn, &vcpus[i]))
 			ksft_exit_fail_msg("pthread_create failed\n");
 	}
-	while (atomic_load(&started) < opt.threads)
+	while (__atomic_load_n(&started, __ATOMIC_ACQUIRE) < opt.threads)
 		vmf_sleep_ns(1000000);
 	/*
 	 * The control thread must get through a window's end under FIFO
@@ -433,7 +463,7 @@ int main(int argc, char **argv)
 		else if (line[0] == 'q')
 			break;
 	}
-	atomic_store(&stop, 1);
+	STORE(stop, 1);
 	for (i = 0; i < opt.threads; i++)
 		pthread_join(vcpus[i].thread, NULL);
 	return 0;

@@ -42,11 +42,11 @@ done
 while read -r f; do
 	extra=()
 	# User-space tests use the C types of their libc, as kselftests do.
-	case $f in selftests/*) extra=(--ignore PREFER_KERNEL_TYPES) ;; esac
+	case $f in selftests/* | bench/*) extra=(--ignore PREFER_KERNEL_TYPES) ;; esac
 	check "$f" "${extra[@]}" --no-tree -f "$VMF_ROOT/$f"
 done < <(cd "$VMF_ROOT" && git ls-files --cached --others --exclude-standard \
 	'kernel/*.[ch]' 'include/*.h' 'arch/*.[ch]' 'guest/*.[ch]' 'selftests/*.[ch]' \
-	'Documentation/*.rst')
+	'bench/*.[ch]' 'Documentation/*.rst')
 
 errors=$(grep -c '^ERROR:' "$dir/all.log" || true)
 warnings=$(grep -c '^WARNING:' "$dir/all.log" || true)

@@ -741,23 +741,56 @@ static void vmf_move_task(struct rq *src, struct rq *dst, struct task_struct *p,
 }
 
 /*
+ * With more vCPUs than CPUs no CPU is free, and tasks of one level share
+ * a CPU by weight: a CPU with two tasks fewer than @src's gives a task
+ * of @src more time, and moving one cannot make the two swap roles, so
+ * tasks do not bounce. A CPU running an RT task gives it no time at all.
+ * -1 if there is none.
+ */
+static int vmf_find_lighter_cpu(struct task_struct *p, const struct cpumask *span, int src)
+{
+	int level = vmf_level_of(p), cpu, best = -1;
+	unsigned int best_load = vmf_cpu_load(src, level);
+
+	if (best_load < 2)
+		return -1;
+	best_load--;
+	for_each_cpu_and(cpu, p->cpus_ptr, span) {
+		unsigned int load = vmf_cpu_load(cpu, level);
+
+		if (vmf_cpu_usable(span, cpu, src) && load < best_load &&
+		    !READ_ONCE(cpu_rq(cpu)->rt.rt_nr_running)) {
+			best = cpu;
+			best_load = load;
+		}
+	}
+	return best;
+}
+
+/*
  * Push one waiting task of @rq to a CPU where nothing of its level or
- * above runs. double_lock_balance() may drop rq->lock: every fact is
- * checked again once both locks are held.
+ * above runs, or failing that to one with two tasks of its level fewer.
+ * double_lock_balance() may drop rq->lock: every fact is checked again
+ * once both locks are held.
  */
 static bool push_vmf_task(struct rq *rq)
 {
 	struct task_struct *p;
 	struct rq *dst;
-	bool moved = false;
-	int cpu;
+	bool moved = false, free = true;
+	int cpu, level;
 
 	p = vmf_pushable_task(rq, -1, VMF_LEVEL_VMM);
 	if (!p)
 		return false;
+	level = vmf_level_of(p);
 
 	rcu_read_lock();
 	cpu = vmf_find_free_cpu(p, rq->rd->span, cpu_of(rq), cpu_of(rq));
+	if (cpu < 0) {
+		cpu = vmf_find_lighter_cpu(p, rq->rd->span, cpu_of(rq));
+		free = false;
+	}
 	rcu_read_unlock();
 	if (cpu < 0)
 		return false;
@@ -767,7 +800,9 @@ static bool push_vmf_task(struct rq *rq)
 	double_lock_balance(rq, dst);
 	if (vmf_movable(rq, p) &&
 	    cpumask_test_cpu(cpu, p->cpus_ptr) && cpu_active(cpu) &&
-	    !vmf_cpu_busy(cpu, vmf_level_of(p))) {
+	    (free ? !vmf_cpu_busy(cpu, level) :
+		    !dst->rt.rt_nr_running &&
+		    vmf_cpu_load(cpu, level) + 2 <= vmf_cpu_load(cpu_of(rq), level))) {
 		vmf_move_task(rq, dst, p, VMF_MIGRATE_PUSH);
 		moved = true;
 	}
@@ -819,8 +854,10 @@ static void pull_vmf_task(struct rq *this_rq)
 			 * runs has just woken and preempts it in a moment.
 			 * Taking it would only move it, and would bring two
 			 * periodic vCPUs onto one CPU for their next wakeup.
+			 * Not so if the fair server runs that host task: then
+			 * the task waits out the reservation.
 			 */
-			if (p && p->prio < src->curr->prio)
+			if (p && p->prio < src->curr->prio && !src->curr->dl_server)
 				p = NULL;
 			if (p) {
 				vmf_move_task(src, this_rq, p, VMF_MIGRATE_PULL);
