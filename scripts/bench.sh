@@ -40,12 +40,13 @@ for sc in ${SCENARIOS//,/ }; do
 	# Three policies, a window and its settling each, plus noise overrun.
 	budget=$(awk -v r="$REPS" -v s="$SECS" -v b="$boot" \
 		'BEGIN { printf "%d", b + 3 * r * (s + 8) * 2 }')
-	timed "bench $sc" "$VMF_ROOT/scripts/vm.sh" --quiet --timeout "$budget" -- \
+	run=$OUT/vm/$(date +%Y%m%d-%H%M%S)-bench-$sc
+	VM_RUN=$run timed "bench $sc" "$VMF_ROOT/scripts/vm.sh" --quiet --timeout "$budget" -- \
 		python3 "$VMF_ROOT/bench/scenario.py" "$sc" --out /mnt/bench \
 		--bin "$OUT/bench-bin" --reps "$REPS" --secs "$SECS" --settle "$SETTLE" ||
-		die "scenario $sc failed; console and output in $(readlink -f "$OUT/vm/last")"
-	cp -r "$(readlink -f "$OUT/vm/last")/bench" "$DIR/$sc"
-	cp "$OUT/vm/last/console.log" "$DIR/$sc/"
+		die "scenario $sc failed; console and output in $run"
+	cp -r "$run/bench" "$DIR/$sc"
+	cp "$run/console.log" "$DIR/$sc/"
 done
 
 timed "report" python3 "$VMF_ROOT/bench/report.py" "$DIR" \

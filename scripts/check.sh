@@ -67,13 +67,13 @@ for shape in $(printf '%s\n' "${TESTS[@]}" | awk '{ print $3 }' | awk '!seen[$0]
 		specs+=("$name:$tmo:$kind")
 		budget=$((budget + tmo + 10))
 	done
+	run=$OUT/vm/$(date +%Y%m%d-%H%M%S)-check-$FLAVOUR-$shape
 	set +e
-	timed "vm ($shape, ${#specs[@]} tests)" "$VMF_ROOT/scripts/vm.sh" --quiet \
+	VM_RUN=$run timed "vm ($shape, ${#specs[@]} tests)" "$VMF_ROOT/scripts/vm.sh" --quiet \
 		$(shape_args "$shape") --timeout "$budget" -- \
 		"$VMF_ROOT/scripts/vm-run-tests.sh" "$FLAVOUR" "${specs[@]}"
 	vm_rc=$?
 	set -e
-	run=$(readlink -f "$OUT/vm/last")
 	splat_seen=0
 	for spec in "${specs[@]}"; do
 		name=${spec%%:*}

@@ -14,7 +14,8 @@
 #   --quiet               do not echo the console
 #
 # The console log lands in out/vm/<run>/console.log (out/vm/last points
-# at the newest run). The run fails if the log shows a kernel splat.
+# at the newest run; VM_RUN=DIR chooses the directory). The run fails if
+# the log shows a kernel splat.
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
@@ -36,7 +37,9 @@ done
 [ $# -gt 0 ] || die "usage: vm.sh [options] -- CMD..."
 [ -f "$BZIMAGE" ] || die "no kernel at $BZIMAGE; run 'make kernel' first"
 
-RUN=$OUT/vm/$(date +%Y%m%d-%H%M%S)-$$
+# VM_RUN names the run directory for callers that read it afterwards:
+# out/vm/last may already point at another run by then.
+RUN=${VM_RUN:-$OUT/vm/$(date +%Y%m%d-%H%M%S)-$$}
 mkdir -p "$RUN"
 ln -sfn "$RUN" "$OUT/vm/last"
 printf '%s\n' "$*" >"$RUN/cmd.sh"
