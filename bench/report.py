@@ -27,7 +27,7 @@ BASELINE = "eevdf"
 POLICY_TITLE = {"eevdf": "EEVDF", "fifo": "SCHED_FIFO", "vmf": "VMF"}
 SCENARIO_TITLE = {
     "synthetic": "Synthetic vCPUs (one per CPU, 1 ms period) beside host noise",
-    "l2": "Real vCPUs: an L2 guest under KVM beside host noise",
+    "l2": "Real vCPUs: an L2 guest under KVM (one vCPU fewer than CPUs) beside host noise",
     "overcommit": "Overcommit: two VMs of one hogging vCPU per CPU each, beside host noise",
     "l2-overcommit": "Real vCPUs overcommitted: an L2 guest with two vCPUs per CPU, "
                      "all busy and IPIing each other, beside host noise",
@@ -234,6 +234,15 @@ def scenario_tables(name, sc):
              f"{meta['reps']} repetitions of {meta['secs']:g} s per policy, interleaved; "
              f"{meta['cpus']} CPUs. Latencies in microseconds; max is the median of "
              "the per-window maxima [their range]. Ratios are against EEVDF.", ""]
+    if meta.get("vcpus_end", "clean") != "clean":
+        lines += [f"At the end of the run, the L2 guest {meta['vcpus_end']}; every window "
+                  "had been measured by then.", ""]
+    restarts = meta.get("l2_restarts") or []
+    if restarts:
+        lines += [f"The L2 guest reset {len(restarts)} time(s) with no message (nested SVM "
+                  "under TCG), in the windows of "
+                  + ", ".join(f"{r['policy']} (window {r['window']})" for r in restarts)
+                  + "; it was booted again and those windows were run again.", ""]
     late = LATENESS_TITLE[name]
     late_head = f" {late} p99 | max |" if late else ""
     lines += [f"| Policy | run delay p50 | p99 | p99.9 | max | p99 / EEVDF |{late_head} steal % |",

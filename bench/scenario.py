@@ -9,8 +9,9 @@
 #
 # Scenarios:
 #   synthetic   bench/vcpusim threads as vCPUs, one per CPU, periodic
-#   l2          an L2 guest (scripts/l2.sh) whose vCPU threads are
-#               classified; vcpusim inside it measures its timer latency
+#   l2          an L2 guest (scripts/l2.sh) with one vCPU fewer than CPUs,
+#               whose vCPU threads are classified; vcpusim inside it
+#               measures its timer latency
 #   overcommit  two "VMs" of one vcpusim thread per CPU each, hogging and
 #               sharing a spinlock per VM: fairness and spin-wait cost
 #   l2-overcommit  an L2 guest with two vCPUs per CPU, all busy, IPIing
@@ -23,6 +24,7 @@
 
 import argparse
 import ctypes
+import errno
 import importlib.machinery
 import importlib.util
 import json
@@ -89,7 +91,9 @@ def set_policy(tid, policy, prio):
     try:
         vmfctl.sched_setattr(tid, attr)
     except OSError as e:
-        die(f"sched_setattr({tid}, policy {policy}, prio {prio}): {e.strerror}")
+        # A thread of an L2 guest that ended needs no policy.
+        if e.errno != errno.ESRCH:
+            die(f"sched_setattr({tid}, policy {policy}, prio {prio}): {e.strerror}")
 
 
 def settings():
@@ -204,6 +208,10 @@ class Noise:
             "compiles_per_s": (b["compile_runs"] - a["compile_runs"]) / secs,
         }
 
+    def freeze(self, frozen):
+        for kind in self.cmds:
+            write(os.path.join(self.ROOT, kind, "cgroup.freeze"), int(frozen))
+
     def stop(self):
         for kind in self.cmds:
             try:
@@ -281,6 +289,7 @@ class LocalVcpus:
     def close(self):
         self.chan.send("q")
         self.proc.wait(timeout=60)
+        return "clean"
 
 
 class L2Vcpus:
@@ -300,21 +309,37 @@ class L2Vcpus:
         # O_RDWR: neither open waits for QEMU, and QEMU's opens do not wait.
         rfd = os.open(self.ctl + ".out", os.O_RDWR)
         wfd = os.open(self.ctl + ".in", os.O_RDWR)
-        nvcpus = ncpus * (2 if scenario == "l2-overcommit" else 1)
+        self.chan = Channel(rfd, wfd)
+        self.scenario, self.ncpus, self.out, self.timeout = scenario, ncpus, out, timeout
+        self.boots = 0
+        self.start()
+
+    def start(self):
+        """Boot the L2 (again) and find its vCPU and VMM threads."""
+        scenario, ncpus, out, timeout = self.scenario, self.ncpus, self.out, self.timeout
+        self.boots += 1
+        self.log = os.path.join(out["dir"], f"l2-console-{self.boots}.log")
+        # The RT-KVM recipe keeps a housekeeping CPU free of FIFO vCPUs.
+        # With FIFO vCPUs on both CPUs of the test VM, its L2 stalled for
+        # 6-8 s in 10 s windows (the guest's clocksource watchdog says so),
+        # and twice the run never finished: once the L2 reset, once the
+        # test VM stopped answering. l2-overcommit oversubscribes on
+        # purpose.
+        nvcpus = ncpus * 2 if scenario == "l2-overcommit" else max(ncpus - 1, 1)
         guest = ["vcpusim", "--ctl", "/dev/ttyS2", "--threads", str(nvcpus),
                  "--pin"] + self.GUEST_ARGS[scenario]
         self.cmd = [os.path.join(ROOT, "scripts", "l2.sh"), "--smp", str(nvcpus),
-                    "--timeout", str(timeout), "--log", os.path.join(out["dir"], "l2-console.log"),
+                    "--timeout", str(timeout), "--log", self.log,
                     "--file", os.path.join(out["bin"], "vcpusim.static") + ":/bin/vcpusim",
                     "--qemu-arg", "-serial", "--qemu-arg", f"pipe:{self.ctl}",
                     "--", " ".join(guest)]
-        self.proc = subprocess.Popen(self.cmd, stdout=open(os.path.join(out["dir"], "l2.out"), "w"),
-                                     stderr=subprocess.STDOUT)
-        self.chan = Channel(rfd, wfd)
+        self.proc = subprocess.Popen(
+            self.cmd, stdout=open(os.path.join(out["dir"], f"l2-{self.boots}.out"), "w"),
+            stderr=subprocess.STDOUT)
         hello = self.chan.recv_json(HELLO_TIMEOUT)
         if not hello:
             self.proc.kill()
-            die("the L2 guest never said hello; see l2-console.log")
+            die(f"the L2 guest never said hello; see {self.log}")
         qemu = self.find_qemu()
         tasks = {int(t): read(f"/proc/{qemu}/task/{t}/comm", "")
                  for t in os.listdir(f"/proc/{qemu}/task")}
@@ -331,14 +356,22 @@ class L2Vcpus:
         die("cannot find the L2's QEMU process")
 
     def close(self):
+        """Stop the L2; returns how it ended, for results.json. Its windows
+        are measured by then, so an unclean end is reported, not fatal:
+        under nested TCG the L2 has shown RCU stalls of its own (timer
+        softirq starved for 130 s) and then failed to power off."""
         self.chan.send("q")
         try:
             rc = self.proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            die("the L2 guest did not power off")
+            for p in os.listdir("/proc"):
+                if p.isdigit() and self.ctl in (read(f"/proc/{p}/cmdline", "") or ""):
+                    os.kill(int(p), signal.SIGKILL)
+            self.proc.wait()
+            return f"did not power off within 120 s; killed (see {self.log})"
         if rc:
-            die(f"l2.sh failed with status {rc}; see l2.out and l2-console.log")
+            return f"l2.sh exit status {rc} (126: a kernel splat in the L2; see {self.log})"
+        return "clean"
 
 
 # --- The run ----------------------------------------------------------------
@@ -400,40 +433,70 @@ def main():
 
     windows = open(os.path.join(args.out, "windows.jsonl"), "w")
     n = 0
+    meta["l2_restarts"] = []
     try:
         for rep in range(args.reps):
             # Rotate the order so that no policy always follows another.
             order = policies[rep % len(policies):] + policies[:rep % len(policies)]
             for p in order:
-                pol.apply(p)
-                meta["settings"].setdefault(p, settings())
-                time.sleep(args.settle)
-                n += 1
-                mark("win")
-                before = noise.sample()
-                vcpus.chan.send(f"w {n}")
-                time.sleep(args.secs)
-                vcpus.chan.send(f"e {n}")
-                after = noise.sample()
-                mark("gap")
-                host = Noise.rates(before, after)
-                res = vcpus.chan.recv_json(60)
-                if not res or res.get("window") != n:
-                    die(f"no result from the vCPUs for window {n}")
-                rec = {"window": n, "rep": rep, "policy": p, "host": host, "vcpus": res}
-                windows.write(json.dumps(rec) + "\n")
-                windows.flush()
-                print(f"window {n}: rep {rep} {p} {json.dumps(host)}", flush=True)
+                pol = measure(args, vcpus, pol, noise, meta, windows, rep, p, n)
+                n = meta["windows"]
     finally:
         pol.restore()
         noise.stop()
-        vcpus.close()
+        meta["vcpus_end"] = vcpus.close()
         bpf.send_signal(signal.SIGINT)
-        bpf.wait(timeout=120)
+        # Printing the maps takes minutes on the DEBUG=1 kernel.
+        bpf.wait(timeout=900)
         windows.close()
         with open(os.path.join(args.out, "meta.json"), "w") as f:
             json.dump(meta, f, indent=1)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# Under QEMU's TCG, nested SVM sometimes resets an L2 guest with no message
+# (QEMU exits as on a power-off, with no status from the guest): three
+# times in 30-100 s runs of the l2 scenario, in FIFO and VMF windows alike.
+# The L2 is booted again, noise frozen meanwhile, and the window is run
+# again; results.json lists every restart.
+MAX_L2_RESTARTS = 3
+
+
+def measure(args, vcpus, pol, noise, meta, windows, rep, p, n):
+    """One window of policy p (more if the L2 must be restarted); returns
+    the Policies in use, which a restart replaces."""
+    while True:
+        pol.apply(p)
+        meta["settings"].setdefault(p, settings())
+        time.sleep(args.settle)
+        n += 1
+        meta["windows"] = n
+        mark("win")
+        before = noise.sample()
+        vcpus.chan.send(f"w {n}")
+        time.sleep(args.secs)
+        vcpus.chan.send(f"e {n}")
+        after = noise.sample()
+        mark("gap")
+        host = Noise.rates(before, after)
+        res = vcpus.chan.recv_json(60)
+        if res and res.get("window") == n:
+            break
+        if not (isinstance(vcpus, L2Vcpus) and vcpus.proc.poll() is not None and
+                len(meta["l2_restarts"]) < MAX_L2_RESTARTS):
+            die(f"no result from the vCPUs for window {n}")
+        meta["l2_restarts"].append({"window": n, "policy": p, "log": vcpus.log})
+        print(f"window {n}: the L2 guest ended ({vcpus.log}); booting it again", flush=True)
+        write(RT_RUNTIME, pol.rt_runtime)
+        noise.freeze(True)
+        vcpus.start()
+        noise.freeze(False)
+        pol = Policies(vcpus.vcpus, vcpus.vmm)
+    rec = {"window": n, "rep": rep, "policy": p, "host": host, "vcpus": res}
+    windows.write(json.dumps(rec) + "\n")
+    windows.flush()
+    print(f"window {n}: rep {rep} {p} {json.dumps(host)}", flush=True)
+    return pol
 
 
 if __name__ == "__main__":

@@ -323,7 +323,11 @@ static void window_end(FILE *out, int w)
 	free(runtime);
 }
 
-/* A serial port as a plain byte pipe: no echo, no line editing. */
+/*
+ * A serial port as a plain byte pipe: no echo, no line editing, and no
+ * modem control (CLOCAL), or a carrier drop hangs the port up and reads
+ * return end of file.
+ */
 static int open_ctl(const char *dev, FILE **in, FILE **out)
 {
 	struct termios t;
@@ -333,6 +337,7 @@ static int open_ctl(const char *dev, FILE **in, FILE **out)
 		return -errno;
 	if (isatty(fd) && !tcgetattr(fd, &t)) {
 		cfmakeraw(&t);
+		t.c_cflag |= CLOCAL;
 		tcsetattr(fd, TCSANOW, &t);
 	}
 	*in = fdopen(fd, "r");
@@ -375,7 +380,7 @@ int main(int argc, char **argv)
 		{ }
 	};
 	FILE *in = stdin, *out = stdout;
-	char line[64];
+	char line[64] = "";
 	int c, i, w;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -463,6 +468,9 @@ int main(int argc, char **argv)
 		else if (line[0] == 'q')
 			break;
 	}
+	if (line[0] != 'q')
+		fprintf(stderr, "vcpusim: control channel closed: %s\n",
+			ferror(in) ? strerror(errno) : "end of file");
 	STORE(stop, 1);
 	for (i = 0; i < opt.threads; i++)
 		pthread_join(vcpus[i].thread, NULL);

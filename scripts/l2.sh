@@ -66,7 +66,8 @@ cd /tmp
 # background jobs of the command must not hold a pipe open.
 sh /cmd.sh >/tmp/out 2>&1
 rc=$?
-stty -F /dev/ttyS1 raw -echo
+# clocal: without it a carrier drop hangs the port up and the status is lost.
+stty -F /dev/ttyS1 raw -echo clocal
 { cat /tmp/out; echo "VMF_L2_STATUS=$rc"; } >/dev/ttyS1
 poweroff -f
 EOF
