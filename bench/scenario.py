@@ -23,7 +23,6 @@
 # (bench/rundelay.bt's maps). bench/report.py turns them into tables.
 
 import argparse
-import ctypes
 import errno
 import importlib.machinery
 import importlib.util
@@ -36,7 +35,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))

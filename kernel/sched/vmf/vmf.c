@@ -745,21 +745,24 @@ static void vmf_move_task(struct rq *src, struct rq *dst, struct task_struct *p,
  * a CPU by weight: a CPU with two tasks fewer than @src's gives a task
  * of @src more time, and moving one cannot make the two swap roles, so
  * tasks do not bounce. A CPU running an RT task gives it no time at all.
- * -1 if there is none.
  */
+static bool vmf_cpu_lighter(int cpu, int src, int level)
+{
+	return !READ_ONCE(cpu_rq(cpu)->rt.rt_nr_running) &&
+	       vmf_cpu_load(cpu, level) + 2 <= vmf_cpu_load(src, level);
+}
+
+/* The least loaded CPU that vmf_cpu_lighter() allows, or -1. */
 static int vmf_find_lighter_cpu(struct task_struct *p, const struct cpumask *span, int src)
 {
 	int level = vmf_level_of(p), cpu, best = -1;
-	unsigned int best_load = vmf_cpu_load(src, level);
+	unsigned int load, best_load = UINT_MAX;
 
-	if (best_load < 2)
-		return -1;
-	best_load--;
 	for_each_cpu_and(cpu, p->cpus_ptr, span) {
-		unsigned int load = vmf_cpu_load(cpu, level);
-
-		if (vmf_cpu_usable(span, cpu, src) && load < best_load &&
-		    !READ_ONCE(cpu_rq(cpu)->rt.rt_nr_running)) {
+		if (!vmf_cpu_usable(span, cpu, src) || !vmf_cpu_lighter(cpu, src, level))
+			continue;
+		load = vmf_cpu_load(cpu, level);
+		if (load < best_load) {
 			best = cpu;
 			best_load = load;
 		}
@@ -800,9 +803,7 @@ static bool push_vmf_task(struct rq *rq)
 	double_lock_balance(rq, dst);
 	if (vmf_movable(rq, p) &&
 	    cpumask_test_cpu(cpu, p->cpus_ptr) && cpu_active(cpu) &&
-	    (free ? !vmf_cpu_busy(cpu, level) :
-		    !dst->rt.rt_nr_running &&
-		    vmf_cpu_load(cpu, level) + 2 <= vmf_cpu_load(cpu_of(rq), level))) {
+	    (free ? !vmf_cpu_busy(cpu, level) : vmf_cpu_lighter(cpu, cpu_of(rq), level))) {
 		vmf_move_task(rq, dst, p, VMF_MIGRATE_PUSH);
 		moved = true;
 	}
