@@ -40,6 +40,7 @@ LATENESS_TITLE = {
     "l2-overcommit": "in-guest IPI round trip (membarrier)",
 }
 PLOT_BINS_PER_DECADE = 10
+LONG_WAIT_TASKS = 5
 CONFIG_KEYS = ("CONFIG_LOCALVERSION", "CONFIG_JUMP_LABEL", "CONFIG_HZ",
                "CONFIG_PREEMPT_DYNAMIC", "CONFIG_SCHED_CLASS_VMF",
                "CONFIG_NO_HZ_FULL", "CONFIG_SCHEDSTATS", "CONFIG_KASAN",
@@ -85,24 +86,30 @@ def spread(values):
 
 # --- Raw input ----------------------------------------------------------
 
-MAP_LINE = re.compile(r"^@(\w+)\[([^\]]*)\]:\s*(\d+)\s*$")
+# The second key is a number (a histogram bucket) or a task's comm.
+MAP_LINE = re.compile(r"^@(\w+)\[(\d+)(?:, (.*))?\]:\s*(\d+)\s*$")
 
 
 def read_rundelay(path):
-    """bench/rundelay.bt's maps: {map: {window: value or {bucket: n}}}."""
+    """bench/rundelay.bt's maps: {map: {window: value or {key: n}}}."""
     maps = {}
     with open(path) as f:
         for line in f:
             m = MAP_LINE.match(line)
             if not m:
                 continue
-            name, keys, value = m.group(1), [int(k) for k in m.group(2).split(",")], int(m.group(3))
+            name, w, key, value = m.group(1), int(m.group(2)), m.group(3), int(m.group(4))
             per_window = maps.setdefault(name, {})
-            if len(keys) == 2:
-                per_window.setdefault(keys[0], {})[keys[1]] = value
+            if key is None:
+                per_window[w] = value
             else:
-                per_window[keys[0]] = value
+                per_window.setdefault(w, {})[int(key) if key.isdigit() else key] = value
     return maps
+
+
+def task_kind(comm):
+    """A comm with its numbers folded: 'kworker/1:2' -> 'kworker/N:N'."""
+    return re.sub(r"\d+", "N", comm)
 
 
 def window_summary(rec, maps, scenario):
@@ -136,6 +143,8 @@ def window_summary(rec, maps, scenario):
         "migrations_per_s": maps.get("migrations", {}).get(w, 0) / secs,
         "vcpu_migrations_per_s": maps.get("vcpu_migrations", {}).get(w, 0) / secs,
         "pv_yields_per_s": maps.get("pv_yields", {}).get(w, 0) / secs,
+        "long_waits_behind": merge({task_kind(c): n}
+                                   for c, n in maps.get("vcpu_behind", {}).get(w, {}).items()),
         "hist_run_delay_us": run_delay,
         "hist_lateness_us": lateness,
     }
@@ -183,6 +192,8 @@ def policy_summary(windows):
               "vcpu_migrations_per_s", "vm_fairness", "vcpu_fairness", "spin_pct",
               "locks_per_s", "pv_yields_per_s", "rounds_per_s"):
         s[k] = median(col((k,)))
+    s["long_waits_behind"] = merge(w["long_waits_behind"] for w in windows)
+    s["long_waits_per_s"] = sum(s["long_waits_behind"].values()) / sum(w["secs"] for w in windows)
     s["hist_run_delay_us"] = merge(w["hist_run_delay_us"] for w in windows)
     s["hist_lateness_us"] = merge(w["hist_lateness_us"] for w in windows)
     return s
@@ -273,6 +284,16 @@ def scenario_tables(name, sc):
                      f" | {fmt(hd['p99'])} | {fmt_max(hd)} | {fmt(s['switches_per_s'])} | "
                      f"{fmt(s['vcpu_switches_per_s'])} | {fmt(s['migrations_per_s'], 1)} | "
                      f"{fmt(s['vcpu_migrations_per_s'], 1)} |")
+    lines += ["", "vCPU waits of 1 ms or more, by the task the vCPU took its CPU from "
+              "(numbers in names folded to N; all windows):", "",
+              "| Policy | waits >= 1 ms per s | the tasks, most frequent first |",
+              "| --- | ---: | --- |"]
+    for p, s in pols.items():
+        behind = sorted(s["long_waits_behind"].items(), key=lambda kv: -kv[1])
+        top = ", ".join(f"{k} {n}" for k, n in behind[:LONG_WAIT_TASKS]) or "-"
+        if len(behind) > LONG_WAIT_TASKS:
+            top += f", {len(behind) - LONG_WAIT_TASKS} more"
+        lines.append(f"| {POLICY_TITLE[p]} | {fmt(s['long_waits_per_s'], 1)} | {top} |")
     if name == "overcommit":
         lines += ["", "Fairness is the CPU time of the least served VM (or vCPU) over the "
                   "most served one: 1.00 is fair.", "",

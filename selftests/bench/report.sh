@@ -57,6 +57,9 @@ for sc in ("synthetic", "overcommit"):
         check(all(v is not None and v >= 0 for v in ps["host"].values()),
               f"{sc}/{p}: host throughput of every noise")
         check(sum(ps["hist_run_delay_us"].values()) > 0, f"{sc}/{p}: run-delay histogram")
+        long = sum(n for b, n in ps["hist_run_delay_us"].items() if int(b) >= 1000)
+        check(sum(ps["long_waits_behind"].values()) == long,
+              f"{sc}/{p}: every wait of 1 ms or more is attributed ({long})")
     if sc == "overcommit":
         check(all(s["policies"][p]["vm_fairness"] is not None for p in s["policies"]),
               "overcommit: VM fairness of every policy")
@@ -64,7 +67,7 @@ for sc in ("synthetic", "overcommit"):
 with open(os.path.join(out, "report.md")) as f:
     md = f.read()
 for title in ("EEVDF", "SCHED_FIFO", "VMF"):
-    check(md.count(f"| {title} |") >= 4, f"report.md: a row for {title} in every table")
+    check(md.count(f"| {title} |") >= 6, f"report.md: a row for {title} in every table")
 check("not hardware times" in md, "report.md says what TCG times mean")
 for png in ("synthetic-run_delay.png", "synthetic-lateness.png", "overcommit-run_delay.png"):
     path = os.path.join(out, png)
