@@ -4,7 +4,7 @@
 # make bench-overhead: the cost of CONFIG_SCHED_CLASS_VMF when no task
 # uses it. Boots the kernel without VMF (scripts/build-base.sh, or
 # BASE_BZIMAGE=) and the VMF kernel alternately (ROUNDS times each,
-# default 3), runs 'perf bench sched pipe' and hackbench in each boot and
+# default 5), runs 'perf bench sched pipe' and hackbench in each boot and
 # prints the medians, their spread and the VMF/stock ratio. Timings under
 # TCG are not hardware timings; only the ratio means something.
 
@@ -16,26 +16,34 @@ if [ -n "${BASE_BZIMAGE:-}" ]; then
 else
 	BASE=$(dirname "$("$VMF_ROOT/scripts/build-base.sh")")/arch/x86/boot/bzImage
 fi
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 [ -f "$BZIMAGE" ] || die "no VMF kernel at $BZIMAGE; run 'make kernel' first"
 dest=$OUT/bench-overhead
+rm -rf "$dest"
 mkdir -p "$dest"
 : >"$dest/samples"
 
-# One boot: 3 pipe runs and 3 hackbench runs, one "name value" per line.
+# One boot: 3 pipe runs and 3 hackbench runs, one "name value" line each,
+# in the run directory (the console is not echoed).
+RUNS=3
 run='
-for i in 1 2 3; do
-	perf bench sched pipe -l 20000 | awk "/usecs\/op/ { print \"pipe_us_per_op\", \$1 }"
-	hackbench -g 4 -l 50 2>&1 | awk "/^Time:/ { print \"hackbench_s\", \$2 }"
+for i in $(seq '$RUNS'); do
+	perf bench sched pipe -l 20000 |
+		awk "/usecs\/op/ { print \"pipe_us_per_op\", \$1 }" >>"$VMF_OUT/samples"
+	hackbench -g 4 -l 50 2>&1 |
+		awk "/^Time:/ { print \"hackbench_s\", \$2 }" >>"$VMF_OUT/samples"
 done'
 
 for r in $(seq 1 "$ROUNDS"); do
 	for k in stock vmf; do
 		img=$BZIMAGE
 		[ $k = vmf ] || img=$BASE
-		"$VMF_ROOT/scripts/vm.sh" --quiet --kernel "$img" --timeout 600 -- "$run" >"$dest/out" ||
-			die "benchmark boot of the $k kernel failed, see $OUT/vm/last/console.log"
-		sed "s/^/$k /" "$dest/out" >>"$dest/samples"
+		vm=$dest/$r-$k
+		VM_RUN=$vm "$VMF_ROOT/scripts/vm.sh" --quiet --kernel "$img" --timeout 600 -- "$run" ||
+			die "benchmark boot of the $k kernel failed, see $vm/console.log"
+		[ "$(wc -l <"$vm/samples" 2>/dev/null)" = $((2 * RUNS)) ] ||
+			die "the $k kernel's boot gave no complete samples, see $vm/console.log"
+		sed "s/^/$k /" "$vm/samples" >>"$dest/samples"
 	done
 done
 
