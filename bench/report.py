@@ -250,10 +250,11 @@ def scenario_tables(name, sc):
                   "had been measured by then.", ""]
     restarts = meta.get("l2_restarts") or []
     if restarts:
-        lines += [f"The L2 guest reset {len(restarts)} time(s) with no message (nested SVM "
-                  "under TCG), in the windows of "
-                  + ", ".join(f"{r['policy']} (window {r['window']})" for r in restarts)
-                  + "; it was booted again and those windows were run again.", ""]
+        lines += [f"The L2 guest was lost {len(restarts)} time(s) under nested SVM on TCG, "
+                  "with no message from it: in the windows of "
+                  + ", ".join(f"{r['policy']} (window {r['window']}: "
+                              f"{r.get('how', 'ended')})" for r in restarts)
+                  + ". It was booted again and those windows were run again.", ""]
     late = LATENESS_TITLE[name]
     late_head = f" {late} p99 | max |" if late else ""
     lines += [f"| Policy | run delay p50 | p99 | p99.9 | max | p99 / EEVDF |{late_head} steal % |",

@@ -353,6 +353,24 @@ class L2Vcpus:
                     return int(pid)
         die("cannot find the L2's QEMU process")
 
+    def kill(self):
+        """Kill the L2's QEMU and l2.sh, whatever state they are in."""
+        for p in os.listdir("/proc"):
+            if p.isdigit() and self.ctl in (read(f"/proc/{p}/cmdline", "") or ""):
+                try:
+                    os.kill(int(p), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.proc.kill()
+        self.proc.wait()
+        # Both FIFOs outlive QEMU: drop what the dead guest wrote, and the
+        # commands it never read, before the next guest says hello.
+        self.chan.buf = b""
+        for fd in (self.chan.rfd, self.chan.wfd):
+            while select.select([fd], [], [], 0)[0]:
+                if not os.read(fd, 65536):
+                    break
+
     def close(self):
         """Stop the L2; returns how it ended, for results.json. Its windows
         are measured by then, so an unclean end is reported, not fatal:
@@ -362,10 +380,7 @@ class L2Vcpus:
         try:
             rc = self.proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
-            for p in os.listdir("/proc"):
-                if p.isdigit() and self.ctl in (read(f"/proc/{p}/cmdline", "") or ""):
-                    os.kill(int(p), signal.SIGKILL)
-            self.proc.wait()
+            self.kill()
             return f"did not power off within 120 s; killed (see {self.log})"
         if rc:
             return f"l2.sh exit status {rc} (126: a kernel splat in the L2; see {self.log})"
@@ -480,13 +495,14 @@ def measure(args, vcpus, pol, noise, meta, windows, rep, p, n):
         res = vcpus.chan.recv_json(60)
         if res and res.get("window") == n:
             break
-        if not (isinstance(vcpus, L2Vcpus) and vcpus.proc.poll() is not None and
-                len(meta["l2_restarts"]) < MAX_L2_RESTARTS):
+        if not (isinstance(vcpus, L2Vcpus) and len(meta["l2_restarts"]) < MAX_L2_RESTARTS):
             die(f"no result from the vCPUs for window {n}")
-        meta["l2_restarts"].append({"window": n, "policy": p, "log": vcpus.log})
-        print(f"window {n}: the L2 guest ended ({vcpus.log}); booting it again", flush=True)
+        how = "ended" if vcpus.proc.poll() is not None else "stopped answering"
+        meta["l2_restarts"].append({"window": n, "policy": p, "log": vcpus.log, "how": how})
+        print(f"window {n}: the L2 guest {how} ({vcpus.log}); booting it again", flush=True)
         write(RT_RUNTIME, pol.rt_runtime)
         noise.freeze(True)
+        vcpus.kill()
         vcpus.start()
         noise.freeze(False)
         pol = Policies(vcpus.vcpus, vcpus.vmm)

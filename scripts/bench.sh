@@ -7,24 +7,26 @@
 # same vCPUs. bench/report.py then writes results.json, report.md and the
 # PNG plots to out/bench/<date>/ (out/bench/latest points at the newest).
 #
-#   QUICK=1         2 repetitions of 3 s instead of 5 of 10 s, and no
-#                   l2-overcommit
+#   QUICK=1         2 repetitions of 3 s instead of 5 of 10 s
 #   SCENARIOS=...   a comma-separated subset of synthetic,l2,overcommit,
-#                   l2-overcommit
+#                   l2-overcommit (default: all but l2-overcommit)
 #   REPS=, SECS=    override the repetitions and the window length
+#
+# l2-overcommit runs only when asked for. Its 4-vCPU L2 on the 2-CPU test
+# VM is where nested SVM under TCG breaks down: of three runs, one
+# finished; once the L2 did not boot again after a reset, and once the
+# whole test VM stopped during the L2's first boot, with nothing on its
+# console, before any policy or noise had started.
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
-# QUICK=1 leaves out l2-overcommit: each L2 boot under nested TCG takes
-# 1.5-2.5 minutes, and two of them do not fit in 5.
 if [ "${QUICK:-0}" = 1 ]; then
 	REPS=${REPS:-2} SECS=${SECS:-3} SETTLE=0.5
-	SCENARIOS=${SCENARIOS:-synthetic,l2,overcommit}
 else
 	REPS=${REPS:-5} SECS=${SECS:-10} SETTLE=1
-	SCENARIOS=${SCENARIOS:-synthetic,l2,overcommit,l2-overcommit}
 fi
+SCENARIOS=${SCENARIOS:-synthetic,l2,overcommit}
 [ "${DEBUG:-0}" != 1 ] || die "benchmarks on the DEBUG=1 kernel would measure its checkers"
 
 timed "kernel" "$VMF_ROOT/scripts/kernel.sh"
