@@ -35,9 +35,12 @@ check() { # label checkpatch-args...
 }
 
 : >"$dir/all.log"
+# out/linux holds one base commit, not upstream's history, so the commit
+# ids that Fixes: tags and commit references name cannot be looked up in
+# it; they resolve in a tree that has that history.
 for p in "$dir"/*.patch; do
 	[ -e "$p" ] || continue
-	check "$(basename "$p")" "$p"
+	check "$(basename "$p")" --ignore UNKNOWN_COMMIT_ID "$p"
 done
 while read -r f; do
 	extra=()

@@ -5,9 +5,9 @@
 # tree of out/linux (default out/linux) back into patches/ and the series.
 #
 # Files listed in the manifest live in this repository as plain files and
-# are added by scripts/kernel.sh; the commits in TREE must not contain
-# them (they are ignored by the tree's .gitignore unless added with -f),
-# so the patches carry only the edits to upstream files.
+# are added to the tree by scripts/kernel.sh with the commit of their
+# patch: they are left out of the patches, and an edit made to one in TREE
+# stops the refresh, as it would be lost.
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
@@ -17,14 +17,16 @@ git -C "$TREE" rev-parse -q --verify vmf-base >/dev/null || die "$TREE has no vm
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-manifest_paths=$(awk '!/^[[:space:]]*(#|$)/ { print ($3 ? $3 : $2) }' "$VMF_ROOT/manifest")
-for f in $manifest_paths; do
-	if [ -n "$(git -C "$TREE" log --format=%h vmf-base..HEAD -- "$f")" ]; then
-		die "$f is in the manifest but committed in $TREE; edit it in the repository instead"
+exclude=()
+while read -r src dst; do
+	if ! git -C "$TREE" show "HEAD:$dst" 2>/dev/null | cmp -s - "$VMF_ROOT/$src"; then
+		die "$dst differs between $TREE and the repository; edit $src in the repository instead"
 	fi
-done
+	exclude+=(":(exclude)$dst")
+done < <(awk '!/^[[:space:]]*(#|$)/ { print $2, ($3 ? $3 : $2) }' "$VMF_ROOT/manifest")
 
-git -C "$TREE" format-patch -q -N --zero-commit --no-signature -o "$tmp" vmf-base..HEAD
+git -C "$TREE" format-patch -q -N --zero-commit --no-signature -o "$tmp" vmf-base..HEAD \
+	-- . "${exclude[@]}"
 rm -f "$VMF_ROOT"/patches/*.patch
 {
 	sed -n '/^#/p' "$VMF_ROOT/patches/series"
