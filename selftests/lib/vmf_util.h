@@ -642,6 +642,37 @@ static inline void vmf_hogs_stop(struct vmf_hog *h, int n)
 		pthread_join(h[i].thread, NULL);
 }
 
+/* Statistics. */
+
+static inline int vmf_cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static inline void vmf_sort_u64(__u64 *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), vmf_cmp_u64);
+}
+
+/* The pct-th percentile (nearest rank) of n sorted values. */
+static inline __u64 vmf_percentile(const __u64 *sorted, size_t n, double pct)
+{
+	size_t rank;
+
+	if (!n)
+		return 0;
+	rank = (size_t)(pct / 100.0 * n + 0.999999);
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return sorted[rank - 1];
+}
+
+#define VMF_MAX_HOGS	16
+
 /*
  * CPU time consumed through each of n clocks over a window of window_ns,
  * in cpu_ns[], and the window's length in *wall_ns.
@@ -661,12 +692,55 @@ static inline void vmf_measure(const clockid_t *clocks, int n, __u64 window_ns,
 }
 
 /*
- * Start n hogs, let them settle for warmup_ns, measure their CPU time over
- * window_ns (into cpu_ns[] and *wall_ns), stop them. 0 or the -errno of
- * the first hog that could not start; then nothing is measured.
+ * Like vmf_measure(), for shares: the window is cut into VMF_SLICES slices
+ * and cpu_ns[i] is clock i's median share of a slice times the whole
+ * window's length in *wall_ns.
+ *
+ * Why the median: under TCG the host may stop a vCPU thread of the test VM
+ * for a second or more. The guest charges that time to whichever task was
+ * current. In one CI run a 10 s window took 11.4 s, and one CPU's host hog
+ * got 20.6% of it where the other CPU's got 9.4%, as in every other run.
+ * A stall spoils one slice; a scheduler that
+ * gets a share wrong gets it wrong in most of them. A slice that ends over
+ * 50 ms late is reported, as the sign of such a stall.
  */
-#define VMF_MAX_HOGS	16
+#define VMF_SLICES		10
+#define VMF_SLICE_LATE_NS	(50 * VMF_NSEC_PER_MSEC)
 
+static inline void vmf_measure_median(const clockid_t *clocks, int n, __u64 window_ns,
+				      __u64 *cpu_ns, __u64 *wall_ns)
+{
+	__u64 ppm[VMF_SLICES], slice_cpu[VMF_MAX_HOGS], slice_wall, slice_ns;
+	__u64 share[VMF_MAX_HOGS][VMF_SLICES];
+	__u64 start = vmf_now_ns();
+	int i, s;
+
+	assert(n <= VMF_MAX_HOGS);
+	slice_ns = window_ns / VMF_SLICES;
+	for (s = 0; s < VMF_SLICES; s++) {
+		vmf_measure(clocks, n, slice_ns, slice_cpu, &slice_wall);
+		if (slice_wall > slice_ns + VMF_SLICE_LATE_NS)
+			ksft_print_msg("slice %d of %d ended %llu ms late: the VM was stalled?\n",
+				       s + 1, VMF_SLICES,
+				       (slice_wall - slice_ns) / VMF_NSEC_PER_MSEC);
+		for (i = 0; i < n; i++)
+			share[i][s] = slice_cpu[i] * 1000000 / slice_wall;
+	}
+	*wall_ns = vmf_now_ns() - start;
+	for (i = 0; i < n; i++) {
+		memcpy(ppm, share[i], sizeof(ppm));
+		vmf_sort_u64(ppm, VMF_SLICES);
+		cpu_ns[i] = (ppm[VMF_SLICES / 2 - 1] + ppm[VMF_SLICES / 2]) / 2 *
+			    *wall_ns / 1000000;
+	}
+}
+
+/*
+ * Start n hogs, let them settle for warmup_ns, measure their CPU time over
+ * window_ns with vmf_measure_median() (into cpu_ns[] and *wall_ns), stop
+ * them. 0 or the -errno of the first hog that could not start; then
+ * nothing is measured.
+ */
 static inline int vmf_hogs_run(struct vmf_hog *h, int n, __u64 warmup_ns,
 			       __u64 window_ns, __u64 *cpu_ns, __u64 *wall_ns)
 {
@@ -687,7 +761,7 @@ static inline int vmf_hogs_run(struct vmf_hog *h, int n, __u64 warmup_ns,
 	}
 	if (!ret) {
 		vmf_sleep_ns(warmup_ns);
-		vmf_measure(clocks, n, window_ns, cpu_ns, wall_ns);
+		vmf_measure_median(clocks, n, window_ns, cpu_ns, wall_ns);
 	}
 	vmf_hogs_stop(h, i);
 	return ret;
@@ -725,35 +799,6 @@ static inline pid_t vmf_hog_process(int cpu, clockid_t *clock)
 	if (ret)
 		ksft_exit_fail_msg("clock_getcpuclockid: %s\n", strerror(ret));
 	return pid;
-}
-
-/* Statistics. */
-
-static inline int vmf_cmp_u64(const void *a, const void *b)
-{
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static inline void vmf_sort_u64(__u64 *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), vmf_cmp_u64);
-}
-
-/* The pct-th percentile (nearest rank) of n sorted values. */
-static inline __u64 vmf_percentile(const __u64 *sorted, size_t n, double pct)
-{
-	size_t rank;
-
-	if (!n)
-		return 0;
-	rank = (size_t)(pct / 100.0 * n + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return sorted[rank - 1];
 }
 
 /* cgroup v2. group is relative to the cgroup2 root, "" for the root. */

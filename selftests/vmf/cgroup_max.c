@@ -3,7 +3,7 @@
  * cpu.max and cpu.weight do not apply to SCHED_VMF tasks: they are not in
  * the fair class's group run queues. Hog processes pinned to CPU 1 (the
  * main thread stays on CPU 0), 5 s windows, shares are CPU time over wall
- * time of the same window:
+ * time, the median of the window's ten slices (vmf_measure_median()):
  *
  *  - a hog in a group with cpu.max "10000 100000": as host (SCHED_OTHER)
  *    it gets about 10%, at most 20% (the control: bandwidth control works
@@ -90,7 +90,7 @@ static int policy_is(pid_t pid, int policy, int prio)
 static void measure(const clockid_t *clocks, int n, __u64 *cpu, __u64 *wall)
 {
 	vmf_sleep_ns(WARMUP_NS);
-	vmf_measure(clocks, n, WINDOW_NS, cpu, wall);
+	vmf_measure_median(clocks, n, WINDOW_NS, cpu, wall);
 }
 
 static void test_max(void)

@@ -3,8 +3,8 @@
  * Core scheduling ranks SCHED_VMF above the fair class. On a core with two
  * SMT siblings (CPUs 0 and 1), a hog pinned to each CPU, each given a core
  * scheduling cookie of its own with prctl(PR_SCHED_CORE), so that they
- * never run at the same time. Shares are CPU time over the wall time of
- * the same 5 s window:
+ * never run at the same time. Shares are CPU time over wall time, the
+ * median of the ten slices of a 5 s window (vmf_measure_median()):
  *
  *  - a vm hog on CPU 0 and a SCHED_OTHER hog on CPU 1: the core picks
  *    the vm hog and force-idles CPU 1 but while CPU 1's fair server runs
@@ -98,7 +98,7 @@ static int core_round(int policy, int prio, double *share)
 		}
 	}
 	vmf_sleep_ns(WARMUP_NS);
-	vmf_measure(clocks, 2, WINDOW_NS, cpu, &wall);
+	vmf_measure_median(clocks, 2, WINDOW_NS, cpu, &wall);
 	for (i = 0; i < 2; i++)
 		share[i] = (double)cpu[i] / wall;
 	ksft_print_msg("%s hog on CPU 0 %.1f%%, SCHED_OTHER hog on CPU 1 %.1f%% of %.0f ms\n",

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vm tasks sharing a CPU split it by weight. On CPU 1 (the main thread
- * stays on CPU 0), measured by each thread's CPU-time clock:
+ * stays on CPU 0), measured by each thread's CPU-time clock (the median
+ * share of the window's ten slices, vmf_measure_median()):
  *
  *  - two vm hogs of nice 0 for 10 s: each gets 50% +- 5% of their sum;
  *  - nice 0 against nice 5 for 10 s: the CPU-time ratio is between 2.5

@@ -3,8 +3,8 @@
  * vm hogs do not starve the lower classes completely: the host (fair)
  * tasks of a CPU keep sched_vmf_host_runtime_us per sched_vmf_host_period_us
  * of it, and its vmm tasks keep sched_vmf_vmm_runtime_us per
- * sched_vmf_vmm_period_us. Shares are CPU time over the wall time of the
- * same 10 s window (a ratio measured in the same run):
+ * sched_vmf_vmm_period_us. Shares are CPU time over wall time, the median
+ * of the ten 1 s slices of a 10 s window (vmf_measure_median()):
  *
  *  - a vm hog and a SCHED_OTHER hog pinned to every CPU: each host hog
  *    gets >= 0.8 * host runtime/period, each vm hog >= 1 - (runtime +

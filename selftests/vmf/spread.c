@@ -2,7 +2,8 @@
 /*
  * vCPUs spread out. On an N-CPU VM, N SCHED_OTHER hogs are pinned one per
  * CPU (host noise everywhere) and N vm hogs are started on CPU 0 and then
- * allowed every CPU, so that they spread by push. Over a 10 s window:
+ * allowed every CPU, so that they spread by push. Over a 10 s window,
+ * with shares the median of its ten slices (vmf_measure_median()):
  *
  *  - every vm hog gets all of a CPU but what the host hogs got (the
  *    largest of their shares), less 3%: vm hogs lose no time to each
@@ -197,7 +198,7 @@ int main(void)
 	}
 	vmf_sleep_ns(WARMUP_NS);
 	vmf_trace_mark(&tr, MARK_START);
-	vmf_measure(clocks, 2 * nr, WINDOW_NS, cpu_ns, &wall_ns);
+	vmf_measure_median(clocks, 2 * nr, WINDOW_NS, cpu_ns, &wall_ns);
 	vmf_trace_mark(&tr, MARK_END);
 	vmf_trace_on(&tr, 0);
 	vmf_hogs_stop(vm, nr);
