@@ -497,9 +497,10 @@ def measure(args, vcpus, pol, noise, meta, windows, rep, p, n):
         # port, but its threads, which wake every 1 ms (l2) or after every
         # 200 us of work (l2-overcommit), hardly woke: seen with 0 or 1
         # wakeups in a 10 s window.
-        frozen = (isinstance(vcpus, L2Vcpus) and res and res.get("window") == n and
+        answered = bool(res) and res.get("window") == n
+        frozen = (answered and isinstance(vcpus, L2Vcpus) and
                   sum(t["wakeups"] for t in res["threads"]) < args.secs * len(res["threads"]))
-        if res and res.get("window") == n and not frozen:
+        if answered and not frozen:
             break
         if not (isinstance(vcpus, L2Vcpus) and len(meta["l2_restarts"]) < MAX_L2_RESTARTS):
             die(f"no result from the vCPUs for window {n}")
