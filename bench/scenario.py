@@ -390,15 +390,25 @@ class L2Vcpus:
 # --- The run ----------------------------------------------------------------
 
 def start_bpftrace(path):
+    """bench/rundelay.bt, once all its probes are attached. bpftrace prints
+    "Attaching N probes..." before it attaches them, and a window marked
+    in between is missed."""
     log = open(path, "w")
     proc = subprocess.Popen(["bpftrace", os.path.join(HERE, "rundelay.bt")],
                             stdout=log, stderr=subprocess.STDOUT)
     end = time.monotonic() + 300
-    while "Attaching" not in read(path, ""):
+    while not re.search(r"^ready$", read(path, ""), re.M):
         if proc.poll() is not None or time.monotonic() > end:
             die(f"bpftrace did not start: {read(path, '')}")
         time.sleep(0.5)
     return proc
+
+
+def check_marks(path, n):
+    """Every window start was seen by bpftrace, in order."""
+    seen = [int(w) for w in re.findall(r"^window (\d+)$", read(path, ""), re.M)]
+    if seen != list(range(1, n + 1)):
+        die(f"bpftrace saw window starts {seen} of {n} windows ({path})")
 
 
 def main():
@@ -465,6 +475,7 @@ def main():
         with open(os.path.join(args.out, "meta.json"), "w") as f:
             json.dump(meta, f, indent=1)
         shutil.rmtree(tmp, ignore_errors=True)
+    check_marks(os.path.join(args.out, "rundelay.txt"), meta.get("windows", 0))
 
 
 # Under QEMU's TCG, nested SVM sometimes resets an L2 guest with no message
