@@ -28,7 +28,7 @@ sum=$(dd if=/dev/vda bs=64k 2>/dev/null | md5sum | cut -d" " -f1)
 echo "read '$mb' MiB in $(($(date +%s) - start)) s, md5 $sum"
 '
 
-# A console log of its own: an older L2's log would say "Run /init" too.
+# A console log of its own: an older L2's log would say VMF_L2_COMMAND too.
 log=${VMF_OUT:-/tmp}/l2_io-console.log
 rm -f "$log"
 "$VMF_ROOT/scripts/l2.sh" --timeout 400 --smp 2 --log "$log" \
@@ -45,7 +45,7 @@ l2=$!
 classified=0
 for i in $(seq 1 240); do
 	kill -0 $l2 2>/dev/null || break
-	if grep -q "Run /init as init process" "$log" 2>/dev/null &&
+	if grep -q "VMF_L2_COMMAND" "$log" 2>/dev/null &&
 	   "$vmfctl" auto >/tmp/l2_io.auto 2>&1 &&
 	   grep -Eq "CPU 1/KVM +(.*-> vm|unchanged: already vm) " /tmp/l2_io.auto; then
 		classified=1
