@@ -70,6 +70,12 @@
 #define VMF_NSEC_PER_USEC	1000ULL
 #define VMF_NSEC_PER_MSEC	1000000ULL
 #define VMF_NSEC_PER_SEC	1000000000ULL
+/*
+ * One tick of the test kernels (HZ=1000), in microseconds: the deadline
+ * class enforces a server's runtime at the tick, so its blocks overrun by
+ * up to this much.
+ */
+#define VMF_TICK_US		1000
 
 #ifndef VMF_SYSCTL_DIR
 #define VMF_SYSCTL_DIR		"/proc/sys/kernel/"
@@ -700,9 +706,9 @@ static inline void vmf_measure(const clockid_t *clocks, int n, __u64 window_ns,
  * for a second or more. The guest charges that time to whichever task was
  * current. In one CI run a 10 s window took 11.4 s, and one CPU's host hog
  * got 20.6% of it where the other CPU's got 9.4%, as in every other run.
- * A stall spoils one slice; a scheduler that
- * gets a share wrong gets it wrong in most of them. A slice that ends over
- * 50 ms late is reported, as the sign of such a stall.
+ * A stall spoils one slice; a scheduler that gets a share wrong gets it
+ * wrong in most of them. A slice that ends over 50 ms late is reported, as
+ * the sign of such a stall.
  */
 #define VMF_SLICES		10
 #define VMF_SLICE_LATE_NS	(50 * VMF_NSEC_PER_MSEC)

@@ -67,6 +67,35 @@ static void require_core_sched(void)
 }
 
 /*
+ * Start the two hogs of h[] and, if cookies is set, give each a cookie of
+ * its own. 0 or the -errno of what failed, said in the log; *started is
+ * the number of hogs to stop either way.
+ */
+static int start_pair(struct vmf_hog *h, int cookies, int *started)
+{
+	int i, ret;
+
+	for (*started = 0; *started < 2; (*started)++) {
+		ret = vmf_hog_start(&h[*started]);
+		if (ret) {
+			i = *started;
+			ksft_print_msg("%s hog on CPU %d: %s\n", vmf_policy_name(h[i].policy),
+				       h[i].cpu, strerror(-ret));
+			return ret;
+		}
+	}
+	for (i = 0; cookies && i < 2; i++) {
+		ret = cookie_create(h[i].tid);
+		if (ret) {
+			ksft_print_msg("cookie for the hog on CPU %d: %s\n", h[i].cpu,
+				       strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
  * A hog of policy/prio pinned to CPU 0 and a SCHED_OTHER hog pinned to
  * CPU 1, each with its own cookie: their shares of one window in share[].
  * 0, or -1 if the hogs could not be set up.
@@ -79,24 +108,13 @@ static int core_round(int policy, int prio, double *share)
 	};
 	clockid_t clocks[2];
 	__u64 cpu[2], wall;
-	int i, n, ret = 0;
+	int i, n, ret;
 
-	for (n = 0; n < 2; n++) {
-		ret = vmf_hog_start(&h[n]);
-		if (ret) {
-			ksft_print_msg("%s hog on CPU %d: %s\n", vmf_policy_name(h[n].policy),
-				       h[n].cpu, strerror(-ret));
-			goto stop;
-		}
-		clocks[n] = h[n].clock;
-	}
-	for (i = 0; i < 2; i++) {
-		ret = cookie_create(h[i].tid);
-		if (ret) {
-			ksft_print_msg("cookie for the hog on CPU %d: %s\n", i, strerror(-ret));
-			goto stop;
-		}
-	}
+	ret = start_pair(h, 1, &n);
+	if (ret)
+		goto stop;
+	for (i = 0; i < 2; i++)
+		clocks[i] = h[i].clock;
 	vmf_sleep_ns(WARMUP_NS);
 	vmf_measure_median(clocks, 2, WINDOW_NS, cpu, &wall);
 	for (i = 0; i < 2; i++)
@@ -122,29 +140,25 @@ static int sleeper_round(int cookies)
 		{ .cpu = 0, .policy = SCHED_VMF, .prio = VMF_CLASS_VM },
 		{ .cpu = 1, .policy = SCHED_OTHER },
 	};
-	int i, n, ret = 0, sleeps = 0;
+	int n, ret, sleeps = 0;
 	__u64 end;
 
-	for (n = 0; n < 2; n++) {
-		ret = vmf_hog_start(&h[n]);
-		if (ret)
-			goto stop;
-	}
-	for (i = 0; cookies && i < 2; i++) {
-		ret = cookie_create(h[i].tid);
-		if (ret)
-			goto stop;
-	}
-	ret = vmf_pin(0, 1);
+	ret = start_pair(h, cookies, &n);
 	if (ret)
 		goto stop;
+	ret = vmf_pin(0, 1);
+	if (ret) {
+		ksft_print_msg("pinning this thread to CPU 1: %s\n", strerror(-ret));
+		goto stop;
+	}
 	vmf_sleep_ns(WARMUP_NS);
 	for (end = vmf_now_ns() + SLEEPER_NS; vmf_now_ns() < end; sleeps++)
 		vmf_sleep_ns(SLEEP_NS);
+	/* Back to both CPUs, as the other rounds expect. */
 	ret = vmf_set_cpus(0, 3);
-stop:
 	if (ret)
-		ksft_print_msg("sleeper round, cookies %d: %s\n", cookies, strerror(-ret));
+		ksft_print_msg("unpinning this thread: %s\n", strerror(-ret));
+stop:
 	vmf_hogs_stop(h, n);
 	return ret ? -1 : sleeps;
 }
@@ -164,8 +178,7 @@ int main(void)
 	if (ret)
 		ksft_exit_fail_msg("making this thread SCHED_FIFO: %s\n", strerror(-ret));
 
-	/* The tick is 1 ms (HZ=1000): 1000 us in the sysctls' unit. */
-	vm_min = 1 - (double)(vmf_sysctl_get("sched_vmf_host_runtime_us") + 1000) /
+	vm_min = 1 - (double)(vmf_sysctl_get("sched_vmf_host_runtime_us") + VMF_TICK_US) /
 		 vmf_sysctl_get("sched_vmf_host_period_us") - 0.03;
 	if (core_round(SCHED_VMF, VMF_CLASS_VM, vm)) {
 		ksft_test_result_fail("vm hog against a host hog: could not set them up\n");

@@ -30,8 +30,6 @@
 #define WARMUP_NS	(500 * VMF_NSEC_PER_MSEC)
 #define WINDOW_NS	(10 * VMF_NSEC_PER_SEC)
 #define MAX_CPUS	(VMF_MAX_HOGS / 2)
-/* One tick of the test kernel (HZ=1000), in the sysctls' unit. */
-#define TICK_US		1000
 #define MARGIN		0.03
 #define HOST_RUNTIME	"sched_vmf_host_runtime_us"
 #define HOST_PERIOD	"sched_vmf_host_period_us"
@@ -50,7 +48,7 @@ static struct vmf_hog hog(int cpu, int policy, int prio)
 static int host_round(int ncpus, double *host, const char *label)
 {
 	double frac = (double)vmf_sysctl_get(HOST_RUNTIME) / vmf_sysctl_get(HOST_PERIOD);
-	double tick = (double)TICK_US / vmf_sysctl_get(HOST_PERIOD);
+	double tick = (double)VMF_TICK_US / vmf_sysctl_get(HOST_PERIOD);
 	struct vmf_hog h[2 * MAX_CPUS];
 	__u64 cpu[2 * MAX_CPUS], wall;
 	double vm;
@@ -84,7 +82,7 @@ static void vmm_round(void)
 {
 	double frac = (double)vmf_sysctl_get("sched_vmf_vmm_runtime_us") /
 		      vmf_sysctl_get("sched_vmf_vmm_period_us");
-	double tick = (double)TICK_US / vmf_sysctl_get("sched_vmf_vmm_period_us");
+	double tick = (double)VMF_TICK_US / vmf_sysctl_get("sched_vmf_vmm_period_us");
 	struct vmf_hog h[2] = {
 		hog(1, SCHED_VMF, VMF_CLASS_VM),
 		hog(1, SCHED_VMF, VMF_CLASS_VMM),
