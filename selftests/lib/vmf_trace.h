@@ -56,6 +56,15 @@ static inline int vmf_trace_open(struct vmf_trace *t, const char *name,
 	return ret;
 }
 
+/* Record only the events of sched event @event that match @filter. */
+static inline int vmf_trace_filter(struct vmf_trace *t, const char *event, const char *filter)
+{
+	char file[96];
+
+	snprintf(file, sizeof(file), "events/sched/%s/filter", event);
+	return vmf_trace_write(t, file, filter);
+}
+
 static inline int vmf_trace_on(struct vmf_trace *t, int on)
 {
 	return vmf_trace_write(t, "tracing_on", on ? "1" : "0");

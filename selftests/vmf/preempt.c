@@ -2,12 +2,26 @@
 /*
  * Wakeup latency of a vm task against host hogs. A periodic thread pinned
  * to CPU 0 sleeps until an absolute time every millisecond and then runs
- * for 100 us, while two SCHED_OTHER hogs keep CPU 0 busy. Its lateness
- * (actual wakeup - intended wakeup) is measured with the thread as
+ * for 100 us, while two SCHED_OTHER hogs keep CPU 0 busy. It runs as
  * SCHED_OTHER, SCHED_FIFO 50 and SCHED_VMF vm, in the same run and
  * interleaved in half-second chunks so that a slow patch of the emulator
- * hits all three alike. A vm task must wake about as promptly as a FIFO
- * one: p99(VMF) <= 3 * p99(FIFO), and p99(VMF) <= p99(OTHER) / 10.
+ * hits all three alike. Two figures per wakeup:
+ *
+ *  - lateness, actual wakeup - intended wakeup, as the task sees it. A vm
+ *    task must wake about as promptly as a FIFO one: p99(VMF) <=
+ *    3 * p99(FIFO).
+ *  - run delay, sched_wakeup to the sched_switch onto the CPU, from the
+ *    tracepoints. This is the scheduler's share of the lateness: the hogs
+ *    make over a tenth of the SCHED_OTHER wakeups wait for them, and a vm
+ *    wakeup must not wait: p95(VMF) <= p95(OTHER) / 10.
+ *
+ * Why not lateness for the second check: when the host deschedules one
+ * of QEMU's vCPU threads, the guest's timer fires late whatever the
+ * policy, and a busy host (CI's) made all three p99s alike. A stall
+ * counts in the run delay only if it falls between the wakeup and the
+ * switch. Under host load it still does, for about 2% of the wakeups of
+ * every policy: gaps of one host tick with no guest event in them. p95
+ * stays below that floor.
  *
  * The fair server still gives the hogs their 1 ms in 20 ms above the vm
  * class; a vm wakeup that lands in such a window waits for it, and that
@@ -16,7 +30,7 @@
  * none), so the numbers are the scheduler's latency and not the slack.
  */
 #include "kselftest.h"
-#include "vmf_util.h"
+#include "vmf_trace.h"
 
 #define PERIOD_NS	(1 * VMF_NSEC_PER_MSEC)
 #define WORK_NS		(100 * VMF_NSEC_PER_USEC)
@@ -26,15 +40,20 @@
 #define MAX_SAMPLES	(ROUNDS * CHUNK_NS / PERIOD_NS)
 #define MIN_SAMPLES	(MAX_SAMPLES / 4)
 #define RT_RUNTIME	"sched_rt_runtime_us"
+#define COMM		"vmf-periodic"	/* the traced thread's name */
+#define MAX_TIDS	(ROUNDS * 3)
 
 struct phase {
 	const char *name;
 	int policy;
 	int prio;
 	int err;
-	size_t n;
+	size_t n, nr_delays;
 	unsigned int overruns;	/* periods skipped: the previous one ended late */
+	unsigned int nr_tids;
+	pid_t tids[ROUNDS];	/* one thread per chunk */
 	__u64 lat[MAX_SAMPLES];
+	__u64 delay[MAX_SAMPLES];
 };
 
 static void *periodic(void *arg)
@@ -43,7 +62,11 @@ static void *periodic(void *arg)
 	__u64 next, end, now;
 	int i = 0;
 
+	if (ph->nr_tids < ROUNDS)
+		ph->tids[ph->nr_tids++] = syscall(SYS_gettid);
 	ph->err = vmf_pin(0, 0);
+	if (!ph->err && prctl(PR_SET_NAME, COMM, 0, 0, 0))
+		ph->err = -errno;
 	if (!ph->err)
 		ph->err = vmf_set(0, ph->policy, ph->prio, 0, 0);
 	if (!ph->err && prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0))
@@ -77,25 +100,98 @@ static struct phase phases[] = {
 	{ .name = "SCHED_VMF vm", .policy = SCHED_VMF, .prio = VMF_CLASS_VM },
 };
 
-/* Print the phase's numbers, check it has enough of them; its p99. */
-static __u64 report(struct phase *ph)
+static struct phase *phase_of(pid_t tid)
 {
-	__u64 p99;
+	for (unsigned int i = 0; i < ARRAY_SIZE(phases); i++)
+		for (unsigned int r = 0; r < phases[i].nr_tids; r++)
+			if (phases[i].tids[r] == tid)
+				return &phases[i];
+	return NULL;
+}
+
+/*
+ * Pair each sched_wakeup of a periodic thread with the next sched_switch
+ * onto it. Switches with no wakeup before them end a preemption, not a
+ * sleep, and are not run delays.
+ */
+static int read_delays(struct vmf_trace *tr)
+{
+	struct { pid_t tid; double ts; } woken[MAX_TIDS];
+	unsigned int nr_woken = 0, i;
+	struct vmf_event ev;
+	struct phase *ph;
+	char line[512];
+	FILE *f;
+	pid_t tid;
+
+	f = vmf_trace_file(tr);
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (vmf_event_parse(line, &ev))
+			continue;
+		if (!strcmp(ev.name, "sched_wakeup")) {
+			tid = vmf_event_num(ev.payload, "pid", 0);
+			for (i = 0; i < nr_woken && woken[i].tid != tid; i++)
+				;
+			if (i == nr_woken && nr_woken < MAX_TIDS)
+				woken[nr_woken++].tid = tid;
+			if (i < nr_woken)
+				woken[i].ts = ev.ts;
+		} else if (!strcmp(ev.name, "sched_switch")) {
+			tid = vmf_event_num(ev.payload, "next_pid", 0);
+			ph = phase_of(tid);
+			for (i = 0; i < nr_woken && woken[i].tid != tid; i++)
+				;
+			if (!ph || i == nr_woken || woken[i].ts < 0)
+				continue;
+			if (ph->nr_delays < MAX_SAMPLES)
+				ph->delay[ph->nr_delays++] =
+					(ev.ts - woken[i].ts) * VMF_NSEC_PER_SEC;
+			woken[i].ts = -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static void print_percentiles(const struct phase *ph, const char *what, const __u64 *sorted,
+			      size_t n)
+{
+	ksft_print_msg("%-13s %-9s %4zu wakeups, us: p50 %llu p95 %llu p99 %llu max %llu\n",
+		       ph->name, what, n, vmf_percentile(sorted, n, 50) / VMF_NSEC_PER_USEC,
+		       vmf_percentile(sorted, n, 95) / VMF_NSEC_PER_USEC,
+		       vmf_percentile(sorted, n, 99) / VMF_NSEC_PER_USEC,
+		       vmf_percentile(sorted, n, 100) / VMF_NSEC_PER_USEC);
+}
+
+/* What the checks compare: lateness p99 and run delay p95. */
+struct tails {
+	__u64 lat, delay;
+};
+
+/* Print the phase's numbers, check it has enough of them; its tails. */
+static struct tails report(struct phase *ph)
+{
+	struct tails tail;
 
 	vmf_sort_u64(ph->lat, ph->n);
-	p99 = vmf_percentile(ph->lat, ph->n, 99);
-	if (ph->err)
+	vmf_sort_u64(ph->delay, ph->nr_delays);
+	tail.lat = vmf_percentile(ph->lat, ph->n, 99);
+	tail.delay = vmf_percentile(ph->delay, ph->nr_delays, 95);
+	if (ph->err) {
 		ksft_print_msg("%s: cannot set up the periodic thread: %s\n", ph->name,
 			       strerror(-ph->err));
-	else
-		ksft_print_msg("%-13s %4zu wakeups %3u overruns, us: p50 %llu p99 %llu max %llu\n",
-			       ph->name, ph->n, ph->overruns,
-			       vmf_percentile(ph->lat, ph->n, 50) / VMF_NSEC_PER_USEC,
-			       p99 / VMF_NSEC_PER_USEC,
-			       vmf_percentile(ph->lat, ph->n, 100) / VMF_NSEC_PER_USEC);
-	ksft_test_result(!ph->err && ph->n >= MIN_SAMPLES, "%s: at least %llu wakeups measured\n",
+	} else {
+		print_percentiles(ph, "lateness", ph->lat, ph->n);
+		print_percentiles(ph, "run delay", ph->delay, ph->nr_delays);
+		ksft_print_msg("%-13s %u periods skipped: the one before ended late\n",
+			       ph->name, ph->overruns);
+	}
+	ksft_test_result(!ph->err && ph->n >= MIN_SAMPLES && ph->nr_delays >= MIN_SAMPLES,
+			 "%s: at least %llu wakeups measured and traced\n",
 			 ph->name, (unsigned long long)MIN_SAMPLES);
-	return p99;
+	return tail;
 }
 
 int main(void)
@@ -104,8 +200,10 @@ int main(void)
 		{ .cpu = 0, .policy = SCHED_OTHER },
 		{ .cpu = 0, .policy = SCHED_OTHER },
 	};
-	__u64 p99[ARRAY_SIZE(phases)];
+	static const char * const events[] = { "sched_wakeup", "sched_switch", NULL };
+	struct tails tail[ARRAY_SIZE(phases)];
 	struct phase *ph, *other, *fifo, *vmf;
+	struct vmf_trace tr;
 	char rt_runtime[64];
 	unsigned int i, r;
 	pthread_t thread;
@@ -120,6 +218,15 @@ int main(void)
 		ksft_exit_fail_perror("reading " RT_RUNTIME);
 	vmf_sysctl_save(RT_RUNTIME);
 
+	/* About 12000 events of each kind, all on CPU 0. */
+	ret = vmf_trace_open(&tr, "vmf_preempt", events, 4096);
+	if (!ret)
+		ret = vmf_trace_filter(&tr, "sched_wakeup", "comm == \"" COMM "\"");
+	if (!ret)
+		ret = vmf_trace_filter(&tr, "sched_switch", "next_comm == \"" COMM "\"");
+	if (ret)
+		ksft_exit_fail_msg("cannot set up the trace instance: %s\n", strerror(-ret));
+
 	ret = vmf_pin(0, 1);
 	if (ret)
 		ksft_exit_fail_msg("pinning to CPU 1: %s\n", strerror(-ret));
@@ -129,6 +236,8 @@ int main(void)
 			ksft_exit_fail_msg("SCHED_OTHER hog on CPU 0: %s\n", strerror(-ret));
 	}
 
+	if (vmf_trace_on(&tr, 1))
+		ksft_exit_fail_msg("cannot start tracing\n");
 	for (r = 0; r < ROUNDS; r++) {
 		for (i = 0; i < ARRAY_SIZE(phases); i++) {
 			ph = &phases[i];
@@ -150,20 +259,29 @@ int main(void)
 			}
 		}
 	}
+	vmf_trace_on(&tr, 0);
 	for (i = 0; i < ARRAY_SIZE(hogs); i++)
 		vmf_hog_stop(&hogs[i]);
 
+	if (vmf_trace_overrun(&tr))
+		ksft_exit_fail_msg("the trace buffer overran: run delays would be missing\n");
+	ret = read_delays(&tr);
+	vmf_trace_close(&tr);
+	if (ret)
+		ksft_exit_fail_msg("reading the trace: %s\n", strerror(-ret));
 	for (i = 0; i < ARRAY_SIZE(phases); i++)
-		p99[i] = report(&phases[i]);
+		tail[i] = report(&phases[i]);
 
 	other = &phases[0];
 	fifo = &phases[1];
 	vmf = &phases[2];
-	ksft_test_result(vmf->n && fifo->n && p99[2] <= 3 * p99[1],
-			 "p99 lateness: %s %llu us <= 3 * %s %llu us\n", vmf->name,
-			 p99[2] / VMF_NSEC_PER_USEC, fifo->name, p99[1] / VMF_NSEC_PER_USEC);
-	ksft_test_result(vmf->n && other->n && p99[2] * 10 <= p99[0],
-			 "p99 lateness: %s %llu us <= %s %llu us / 10\n", vmf->name,
-			 p99[2] / VMF_NSEC_PER_USEC, other->name, p99[0] / VMF_NSEC_PER_USEC);
+	ksft_test_result(vmf->n && fifo->n && tail[2].lat <= 3 * tail[1].lat,
+			 "p99 lateness: %s %llu us <= 3 * %s %llu us\n",
+			 vmf->name, tail[2].lat / VMF_NSEC_PER_USEC,
+			 fifo->name, tail[1].lat / VMF_NSEC_PER_USEC);
+	ksft_test_result(vmf->nr_delays && other->nr_delays && tail[2].delay * 10 <= tail[0].delay,
+			 "p95 run delay: %s %llu us <= %s %llu us / 10\n", vmf->name,
+			 tail[2].delay / VMF_NSEC_PER_USEC, other->name,
+			 tail[0].delay / VMF_NSEC_PER_USEC);
 	ksft_finished();
 }
