@@ -82,6 +82,9 @@ echo "VMF_L2_COMMAND" >/dev/console
 # background jobs of the command must not hold a pipe open.
 sh /cmd.sh >/tmp/out 2>&1
 rc=$?
+# Through printk, whose console writes poll the UART: l2.sh can then tell
+# a command that hung from output that never came out of the tty layer.
+echo "VMF_L2_DONE=$rc" >/dev/kmsg
 # clocal: without it a carrier drop hangs the port up and the status is lost.
 stty -F /dev/ttyS1 raw -echo clocal
 { cat /tmp/out; echo "VMF_L2_STATUS=$rc"; } >/dev/ttyS1
@@ -130,7 +133,11 @@ boot() {
 # init does not start the command within BOOT_TIMEOUT, or that resets
 # before, is retried, up to BOOT_TRIES times, and said so; anything after
 # the command started (its output, its status, kernel splats) is never
-# retried. The log of a hung attempt is kept next to LOG.
+# retried. The log of a hung attempt is kept next to LOG. Rarer, and
+# seen once each: an L2 that hung after the command had started (not
+# retried: the test fails), and an L1 CPU that stopped answering even
+# NMIs during an L2 boot (an RCU stall in the L1; QEMU could not be
+# killed, and the test VM's own timeout ended the run).
 INIT_MARK="VMF_L2_COMMAND"
 BOOT_TIMEOUT=${L2_BOOT_TIMEOUT:-120}
 [ "$BOOT_TIMEOUT" -le "$TIMEOUT" ] || BOOT_TIMEOUT=$TIMEOUT
@@ -151,7 +158,13 @@ if [ -z "$STATUS" ]; then
 	if [ $BOOT_HUNG = 1 ]; then
 		echo "l2.sh: no L2 boot of $BOOT_TRIES started the command; last console lines:" >&2
 	elif [ $QEMU_RC = 124 ] || [ $QEMU_RC = 137 ]; then
-		echo "l2.sh: L2 timed out after $TIMEOUT s; last console lines:" >&2
+		done_rc=$(sed -n 's/.*VMF_L2_DONE=\([0-9]*\).*/\1/p' "$LOG" | tail -n 1)
+		if [ -n "$done_rc" ]; then
+			echo "l2.sh: L2 timed out after $TIMEOUT s: the command ended (status" \
+				"$done_rc) but its output never arrived; last console lines:" >&2
+		else
+			echo "l2.sh: L2 timed out after $TIMEOUT s, in the command; last console lines:" >&2
+		fi
 	else
 		echo "l2.sh: L2 ended without a status (qemu exit $QEMU_RC):" >&2
 	fi
