@@ -136,6 +136,31 @@ static inline int vmf_event_parse(const char *line, struct vmf_event *ev)
 	return 0;
 }
 
+/*
+ * Call @fn on each event of the instance's buffer, in order, until it
+ * returns non-zero. Returns that value, 0 when every event was seen, or
+ * -errno when the buffer cannot be read.
+ */
+static inline int vmf_trace_for_each(struct vmf_trace *t,
+				     int (*fn)(const struct vmf_event *ev, const char *line,
+					       void *arg),
+				     void *arg)
+{
+	struct vmf_event ev;
+	char line[512];
+	int ret = 0;
+	FILE *f;
+
+	f = vmf_trace_file(t);
+	if (!f)
+		return -errno;
+	while (!ret && fgets(line, sizeof(line), f))
+		if (!vmf_event_parse(line, &ev))
+			ret = fn(&ev, line, arg);
+	fclose(f);
+	return ret;
+}
+
 /* Write @msg into the instance's buffer, to mark a moment in the trace. */
 static inline int vmf_trace_mark(struct vmf_trace *t, const char *msg)
 {

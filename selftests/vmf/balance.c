@@ -55,62 +55,72 @@ static int reason_in(const char *r, const char *reasons)
 	return 0;
 }
 
+struct move {
+	const pid_t *tids;
+	int n, from, to;
+	const char *reason;
+};
+
+static int is_move(const struct vmf_event *ev, const char *line, void *arg)
+{
+	const struct move *m = arg;
+	long long pid;
+	char r[16];
+
+	if (strcmp(ev->name, "sched_vmf_migrate"))
+		return 0;
+	/* All of them until one matches: a failure shows what moved. */
+	ksft_print_msg("seen: %s", line);
+	pid = vmf_event_num(ev->payload, "pid", 0);
+	for (int i = 0; i < m->n; i++) {
+		if (pid == m->tids[i] &&
+		    vmf_event_field(ev->payload, "reason", 0, r, sizeof(r)) &&
+		    reason_in(r, m->reason) &&
+		    vmf_event_num(ev->payload, "orig_cpu", 0) == m->from &&
+		    vmf_event_num(ev->payload, "dest_cpu", 0) == m->to) {
+			ksft_print_msg("traced: %s", line);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Is there a sched_vmf_migrate of one of @tids for one of @reason from -> to? */
 static int traced_move(const pid_t *tids, int n, const char *reason, int from, int to)
 {
-	struct vmf_event ev;
-	char line[512], r[16];
-	int found = 0;
-	FILE *f = vmf_trace_file(&tr);
+	struct move m = { .tids = tids, .n = n, .from = from, .to = to, .reason = reason };
 
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		long long pid;
+	return vmf_trace_for_each(&tr, is_move, &m) > 0;
+}
 
-		if (vmf_event_parse(line, &ev) || strcmp(ev.name, "sched_vmf_migrate"))
-			continue;
-		/* All of them until one matches: a failure shows what moved. */
-		ksft_print_msg("seen: %s", line);
-		pid = vmf_event_num(ev.payload, "pid", 0);
-		for (int i = 0; i < n; i++) {
-			if (pid == tids[i] &&
-			    vmf_event_field(ev.payload, "reason", 0, r, sizeof(r)) &&
-			    reason_in(r, reason) &&
-			    vmf_event_num(ev.payload, "orig_cpu", 0) == from &&
-			    vmf_event_num(ev.payload, "dest_cpu", 0) == to) {
-				ksft_print_msg("traced: %s", line);
-				found = 1;
-			}
-		}
-	}
-	if (f)
-		fclose(f);
-	return found;
+struct preempt {
+	pid_t pid, victim;
+	int cpu;
+};
+
+static int is_preempt(const struct vmf_event *ev, const char *line, void *arg)
+{
+	const struct preempt *p = arg;
+	char c1[16], c2[16];
+
+	if (strcmp(ev->name, "sched_vmf_preempt") ||
+	    vmf_event_num(ev->payload, "pid", 0) != p->pid ||
+	    vmf_event_num(ev->payload, "pid", 1) != p->victim ||
+	    vmf_event_num(ev->payload, "cpu", 0) != p->cpu ||
+	    !vmf_event_field(ev->payload, "class", 0, c1, sizeof(c1)) ||
+	    !vmf_event_field(ev->payload, "class", 1, c2, sizeof(c2)) ||
+	    strcmp(c1, "vm") || strcmp(c2, "host"))
+		return 0;
+	ksft_print_msg("traced: %s", line);
+	return 1;
 }
 
 /* Is there a sched_vmf_preempt of @pid (class vm) over @victim (host)? */
 static int traced_preempt(pid_t pid, pid_t victim, int cpu)
 {
-	struct vmf_event ev;
-	char line[512], c1[16], c2[16];
-	int found = 0;
-	FILE *f = vmf_trace_file(&tr);
+	struct preempt p = { .pid = pid, .victim = victim, .cpu = cpu };
 
-	while (f && !found && fgets(line, sizeof(line), f)) {
-		if (vmf_event_parse(line, &ev) || strcmp(ev.name, "sched_vmf_preempt"))
-			continue;
-		if (vmf_event_num(ev.payload, "pid", 0) == pid &&
-		    vmf_event_num(ev.payload, "pid", 1) == victim &&
-		    vmf_event_num(ev.payload, "cpu", 0) == cpu &&
-		    vmf_event_field(ev.payload, "class", 0, c1, sizeof(c1)) &&
-		    vmf_event_field(ev.payload, "class", 1, c2, sizeof(c2)) &&
-		    !strcmp(c1, "vm") && !strcmp(c2, "host")) {
-			ksft_print_msg("traced: %s", line);
-			found = 1;
-		}
-	}
-	if (f)
-		fclose(f);
-	return found;
+	return vmf_trace_for_each(&tr, is_preempt, &p) > 0;
 }
 
 /* Wait until the two tasks run on different CPUs. */

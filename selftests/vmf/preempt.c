@@ -41,7 +41,6 @@
 #define MIN_SAMPLES	(MAX_SAMPLES / 4)
 #define RT_RUNTIME	"sched_rt_runtime_us"
 #define COMM		"vmf-periodic"	/* the traced thread's name */
-#define MAX_TIDS	(ROUNDS * 3)
 
 struct phase {
 	const char *name;
@@ -109,49 +108,36 @@ static struct phase *phase_of(pid_t tid)
 	return NULL;
 }
 
+/* The periodic thread last woken, while its switch in is still to come. */
+struct wakeup {
+	pid_t tid;
+	double ts;
+};
+
 /*
  * Pair each sched_wakeup of a periodic thread with the next sched_switch
- * onto it. Switches with no wakeup before them end a preemption, not a
- * sleep, and are not run delays.
+ * onto it. Only one periodic thread lives at a time, so one pending
+ * wakeup is enough. Switches with no wakeup before them end a preemption,
+ * not a sleep, and are not run delays.
  */
-static int read_delays(struct vmf_trace *tr)
+static int pair_delay(const struct vmf_event *ev, const char *line, void *arg)
 {
-	struct { pid_t tid; double ts; } woken[MAX_TIDS];
-	unsigned int nr_woken = 0, i;
-	struct vmf_event ev;
+	struct wakeup *woken = arg;
 	struct phase *ph;
-	char line[512];
-	FILE *f;
 	pid_t tid;
 
-	f = vmf_trace_file(tr);
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (vmf_event_parse(line, &ev))
-			continue;
-		if (!strcmp(ev.name, "sched_wakeup")) {
-			tid = vmf_event_num(ev.payload, "pid", 0);
-			for (i = 0; i < nr_woken && woken[i].tid != tid; i++)
-				;
-			if (i == nr_woken && nr_woken < MAX_TIDS)
-				woken[nr_woken++].tid = tid;
-			if (i < nr_woken)
-				woken[i].ts = ev.ts;
-		} else if (!strcmp(ev.name, "sched_switch")) {
-			tid = vmf_event_num(ev.payload, "next_pid", 0);
-			ph = phase_of(tid);
-			for (i = 0; i < nr_woken && woken[i].tid != tid; i++)
-				;
-			if (!ph || i == nr_woken || woken[i].ts < 0)
-				continue;
-			if (ph->nr_delays < MAX_SAMPLES)
-				ph->delay[ph->nr_delays++] =
-					(ev.ts - woken[i].ts) * VMF_NSEC_PER_SEC;
-			woken[i].ts = -1;
-		}
+	if (!strcmp(ev->name, "sched_wakeup")) {
+		woken->tid = vmf_event_num(ev->payload, "pid", 0);
+		woken->ts = ev->ts;
+	} else if (!strcmp(ev->name, "sched_switch")) {
+		tid = vmf_event_num(ev->payload, "next_pid", 0);
+		ph = phase_of(tid);
+		if (!ph || tid != woken->tid)
+			return 0;
+		if (ph->nr_delays < MAX_SAMPLES)
+			ph->delay[ph->nr_delays++] = (ev->ts - woken->ts) * VMF_NSEC_PER_SEC;
+		woken->tid = 0;
 	}
-	fclose(f);
 	return 0;
 }
 
@@ -265,7 +251,7 @@ int main(void)
 
 	if (vmf_trace_overrun(&tr))
 		ksft_exit_fail_msg("the trace buffer overran: run delays would be missing\n");
-	ret = read_delays(&tr);
+	ret = vmf_trace_for_each(&tr, pair_delay, &(struct wakeup){ 0 });
 	vmf_trace_close(&tr);
 	if (ret)
 		ksft_exit_fail_msg("reading the trace: %s\n", strerror(-ret));

@@ -104,31 +104,20 @@ static void parse_vmf_event(const struct vmf_event *ev, const char *line)
 	}
 }
 
-static int read_trace(struct vmf_trace *tr)
+static int read_event(const struct vmf_event *ev, const char *line, void *arg)
 {
-	struct vmf_event ev;
-	char line[512];
-	FILE *f = vmf_trace_file(tr);
+	if (!strcmp(ev->name, "tracing_mark_write")) {
+		if (strstr(ev->payload, MARK_START))
+			t0 = ev->ts;
+		else if (strstr(ev->payload, MARK_END))
+			t1 = ev->ts;
+	} else if (!strcmp(ev->name, "sched_switch")) {
+		int next = vmf_event_num(ev->payload, "next_pid", 0);
 
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (vmf_event_parse(line, &ev))
-			continue;
-		if (!strcmp(ev.name, "tracing_mark_write")) {
-			if (strstr(ev.payload, MARK_START))
-				t0 = ev.ts;
-			else if (strstr(ev.payload, MARK_END))
-				t1 = ev.ts;
-		} else if (!strcmp(ev.name, "sched_switch")) {
-			int next = vmf_event_num(ev.payload, "next_pid", 0);
-
-			keep(sws, &nr_sws, (struct rec){ ev.ts, ev.cpu, next, 0 });
-		} else {
-			parse_vmf_event(&ev, line);
-		}
+		keep(sws, &nr_sws, (struct rec){ ev->ts, ev->cpu, next, 0 });
+	} else {
+		parse_vmf_event(ev, line);
 	}
-	fclose(f);
 	return 0;
 }
 
@@ -219,7 +208,7 @@ int main(void)
 
 	if (vmf_trace_overrun(&tr))
 		ksft_exit_fail_msg("the trace buffer overran: its counts would be wrong\n");
-	ret = read_trace(&tr);
+	ret = vmf_trace_for_each(&tr, read_event, NULL);
 	vmf_trace_close(&tr);
 	if (ret)
 		ksft_exit_fail_msg("reading the trace: %s\n", strerror(-ret));
