@@ -74,12 +74,18 @@ for shape in $(printf '%s\n' "${TESTS[@]}" | awk '{ print $3 }' | awk '!seen[$0]
 		"$VMF_ROOT/scripts/vm-run-tests.sh" "$FLAVOUR" "${specs[@]}"
 	vm_rc=$?
 	set -e
-	splat_seen=0
+	splat_seen=0 told_end=0
 	for spec in "${specs[@]}"; do
 		name=${spec%%:*}
 		line=$(grep -m1 "^$name " "$run/results" 2>/dev/null || true)
 		logf=$run/logs/$(echo "$name" | tr / _).log
 		if [ -z "$line" ]; then
+			# CI keeps only this output: say once how the VM ended.
+			if [ $told_end = 0 ]; then
+				echo "# the VM ended in $name; the last lines of its console:"
+				tail -n 40 "$run/console.log" 2>/dev/null | sed 's/^/# | /'
+				told_end=1
+			fi
 			report fail "$name" "no result: the VM ended early (status $vm_rc, log $run/console.log)" "$logf"
 			continue
 		fi
