@@ -81,6 +81,12 @@ boot_group() {
 	set -e
 }
 
+# console_tail RUN WHAT: CI keeps only this output, not out/vm/.
+console_tail() {
+	echo "# $2; the last lines of its console:"
+	tail -n 40 "$1/console.log" 2>/dev/null | sed 's/^/# | /'
+}
+
 for group in $groups; do
 	specs=()
 	for t in "${TESTS[@]}"; do
@@ -96,41 +102,38 @@ for group in $groups; do
 	# L1 resets), not failed by a kernel: its tests that had no result
 	# get one more boot, and the TAP output says so. A splat, a timeout
 	# or a second loss fails them.
-	reruns=() again=" "
+	reruns=()
 	if [ "${group#*/}" = nested ] && [ $vm_rc = 125 ] &&
 	   "$VMF_ROOT/scripts/splat-check.sh" "$run/console.log" >/dev/null; then
 		for spec in "${specs[@]}"; do
 			grep -q "^${spec%%:*} " "$run/results" 2>/dev/null || reruns+=("$spec")
 		done
 	fi
+	first=$run
 	if [ ${#reruns[@]} -gt 0 ]; then
-		echo "# the VM of $group ended without a status and without a kernel splat; the last lines of its console:"
-		tail -n 40 "$run/console.log" 2>/dev/null | sed 's/^/# | /'
-		again=" ${reruns[*]%%:*} "
-		echo "# booting it once more for:$again"
-		first=$run
-		run=$run-again
+		console_tail "$first" "the VM of $group ended without a status and without a kernel splat"
+		echo "# booting it once more for: ${reruns[*]%%:*}"
+		run=$first-again
 		boot_group "$group" "$run" "${reruns[@]}"
-		grep -v -F -f <(printf '%s \n' "${reruns[@]%%:*}") "$first/results" >>"$run/results" || true
-		cp -n "$first"/logs/* "$run/logs/" 2>/dev/null || true
 	fi
 	splat_seen=0 told_end=0
 	for spec in "${specs[@]}"; do
 		name=${spec%%:*}
-		line=$(grep -m1 "^$name " "$run/results" 2>/dev/null || true)
-		logf=$run/logs/$(echo "$name" | tr / _).log
+		# A test has its result from the last boot of the group or the first.
+		line= dir=$run
+		for d in "$run" "$first"; do
+			line=$(grep -m1 "^$name " "$d/results" 2>/dev/null) && dir=$d && break
+		done
+		logf=$dir/logs/$(echo "$name" | tr / _).log
 		if [ -z "$line" ]; then
-			# CI keeps only this output: say once how the VM ended.
-			if [ $told_end = 0 ]; then
-				echo "# the VM ended in $name; the last lines of its console:"
-				tail -n 40 "$run/console.log" 2>/dev/null | sed 's/^/# | /'
-				told_end=1
-			fi
+			# Say once how the VM ended.
+			[ $told_end = 1 ] || console_tail "$run" "the VM ended in $name"
+			told_end=1
 			report fail "$name" "no result: the VM ended early (status $vm_rc, log $run/console.log)" "$logf"
 			continue
 		fi
 		read -r _ result reason <<<"$line"
-		[[ $again != *" $name "* ]] || reason="$reason, in a second boot"
+		[ "$dir" = "$first" ] || reason="$reason, in a second boot"
 		[[ $reason != *"kernel splat"* ]] || splat_seen=1
 		report "$result" "$name" "$reason" "$logf"
 	done
