@@ -492,6 +492,21 @@ static inline int vmf_become_nobody(int rtprio)
 	return 0;
 }
 
+/*
+ * Make the calling thread SCHED_FIFO prio on cpu, so that it samples on
+ * time next to the tasks it measures; the test fails if it cannot.
+ */
+static inline void vmf_sampler_fifo(int cpu, int prio)
+{
+	int ret = vmf_pin(0, cpu);
+
+	if (!ret)
+		ret = vmf_set(0, SCHED_FIFO, prio, 0, 0);
+	if (ret)
+		ksft_exit_fail_msg("the test thread to SCHED_FIFO %d on CPU %d: %s\n",
+				   prio, cpu, strerror(-ret));
+}
+
 /* Skips. */
 
 static inline int vmf_probe_child(void *arg)

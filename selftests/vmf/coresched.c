@@ -16,6 +16,12 @@
  *  - the control, in the same run: both hogs SCHED_OTHER. Neither ranks
  *    above the other, so the core alternates between them: each gets
  *    between 30% and 70%, and force idling is what the first part sees;
+ *  - two vm hogs, as two VMs' vCPUs with different cookies: the core
+ *    alternates between them as between two fair tasks, each getting
+ *    within 10% of half of what the two get together. With no order
+ *    between two VMF tasks in the core-wide pick, and nothing re-picking
+ *    while a sibling is forced idle, the first one picked kept the core
+ *    and the other got almost nothing;
  *  - an RT task on the forced-idle sibling still runs: this SCHED_FIFO
  *    thread, pinned to CPU 1 next to the vm hog on CPU 0 and the
  *    SCHED_OTHER hog on CPU 1, completes at least 80% as many 10 ms
@@ -96,15 +102,15 @@ static int start_pair(struct vmf_hog *h, int cookies, int *started)
 }
 
 /*
- * A hog of policy/prio pinned to CPU 0 and a SCHED_OTHER hog pinned to
+ * A hog of policy/prio pinned to CPU 0 and one of policy1/prio1 pinned to
  * CPU 1, each with its own cookie: their shares of one window in share[].
  * 0, or -1 if the hogs could not be set up.
  */
-static int core_round(int policy, int prio, double *share)
+static int core_round(int policy, int prio, int policy1, int prio1, double *share)
 {
 	struct vmf_hog h[2] = {
 		{ .cpu = 0, .policy = policy, .prio = prio },
-		{ .cpu = 1, .policy = SCHED_OTHER },
+		{ .cpu = 1, .policy = policy1, .prio = prio1 },
 	};
 	clockid_t clocks[2];
 	__u64 cpu[2], wall;
@@ -119,9 +125,9 @@ static int core_round(int policy, int prio, double *share)
 	vmf_measure_median(clocks, 2, WINDOW_NS, cpu, &wall);
 	for (i = 0; i < 2; i++)
 		share[i] = (double)cpu[i] / wall;
-	ksft_print_msg("%s hog on CPU 0 %.1f%%, SCHED_OTHER hog on CPU 1 %.1f%% of %.0f ms\n",
-		       vmf_policy_name(policy), 100 * share[0], 100 * share[1],
-		       (double)wall / VMF_NSEC_PER_MSEC);
+	ksft_print_msg("%s hog on CPU 0 %.1f%%, %s hog on CPU 1 %.1f%% of %.0f ms\n",
+		       vmf_policy_name(policy), 100 * share[0], vmf_policy_name(policy1),
+		       100 * share[1], (double)wall / VMF_NSEC_PER_MSEC);
 stop:
 	/* Stop both before joining either: a force-idled hog must see its flag. */
 	vmf_hogs_stop(h, n);
@@ -165,14 +171,14 @@ stop:
 
 int main(void)
 {
-	double vm[2], ctl[2], vm_min;
+	double vm[2], ctl[2], vms[2], vm_min, half;
 	int ret, with, without;
 
 	ksft_print_header();
 	vmf_require();
 	vmf_require_cpus(2);
 	require_core_sched();
-	ksft_set_plan(4);
+	ksft_set_plan(5);
 
 	ret = vmf_set(0, SCHED_FIFO, 10, 0, 0);
 	if (ret)
@@ -180,7 +186,7 @@ int main(void)
 
 	vm_min = 1 - (double)(vmf_sysctl_get("sched_vmf_host_runtime_us") + VMF_TICK_US) /
 		 vmf_sysctl_get("sched_vmf_host_period_us") - 0.03;
-	if (core_round(SCHED_VMF, VMF_CLASS_VM, vm)) {
+	if (core_round(SCHED_VMF, VMF_CLASS_VM, SCHED_OTHER, 0, vm)) {
 		ksft_test_result_fail("vm hog against a host hog: could not set them up\n");
 		ksft_test_result_fail("vm hog against a host hog: could not set them up\n");
 	} else {
@@ -191,12 +197,21 @@ int main(void)
 				 100 * vm[1]);
 	}
 
-	if (core_round(SCHED_OTHER, 0, ctl))
+	if (core_round(SCHED_OTHER, 0, SCHED_OTHER, 0, ctl))
 		ksft_test_result_fail("control, two SCHED_OTHER hogs: could not set them up\n");
 	else
 		ksft_test_result(ctl[0] >= 0.3 && ctl[0] <= 0.7 && ctl[1] >= 0.3 && ctl[1] <= 0.7,
 				 "control, two SCHED_OTHER hogs with their own cookies: %.1f%% and %.1f%%, each in [30%%, 70%%]\n",
 				 100 * ctl[0], 100 * ctl[1]);
+
+	if (core_round(SCHED_VMF, VMF_CLASS_VM, SCHED_VMF, VMF_CLASS_VM, vms)) {
+		ksft_test_result_fail("two vm hogs with own cookies: could not set them up\n");
+	} else {
+		half = (vms[0] + vms[1]) / 2;
+		ksft_test_result(vms[0] >= 0.9 * half && vms[0] <= 1.1 * half,
+				 "two vm hogs with their own cookies: %.1f%% and %.1f%%, each within 10%% of %.1f%%\n",
+				 100 * vms[0], 100 * vms[1], 100 * half);
+	}
 
 	without = sleeper_round(0);
 	with = sleeper_round(1);

@@ -7,24 +7,28 @@
  * of the ten 1 s slices of a 10 s window (vmf_measure_median()):
  *
  *  - a vm hog and a SCHED_OTHER hog pinned to every CPU: each host hog
- *    gets >= 0.8 * host runtime/period, each vm hog >= 1 - (runtime +
- *    one tick)/period - 0.03 (so the vm class does win, and the CPU is
- *    not left idle; the reservations are enforced at the tick, so a
- *    block may overrun by one);
+ *    gets the host runtime/period within one point, each vm hog >= 1 -
+ *    runtime/period - 0.03 (so the vm class does win, and the CPU is not
+ *    left idle), at 1000 us and at 2000 us per 20 ms. The reservation is
+ *    enforced with the hrtick; when it was charged at the tick, each block
+ *    overran by up to a tick: 9.8% and 14.0% measured here;
+ *  - in the same rounds, the host blocks end within the tick: the vm hog
+ *    on CPU 1 waits (sched_vmf_run_delay, mostly for the host block) a
+ *    median of at most the runtime plus half a tick, and at the 90th
+ *    percentile at most twice the runtime. Charged at the tick, the
+ *    median was 1.9 ms for 1 ms. p99 and max are printed only: under TCG
+ *    a stalled vCPU of the test VM makes some waits long whatever the
+ *    kernel does (4 to 6 ms at p99 in runs here). The same blocks at
+ *    HZ=250 would have lasted at least 4 ms;
  *  - a vm hog and a vmm hog on CPU 1: the vmm hog gets >= 0.8 * vmm
  *    runtime/period, the vm hog >= 1 - (vmm runtime + one tick)/period
- *    - 0.03;
- *  - with sched_vmf_host_runtime_us raised from 1000 to 2000, the host
- *    hogs' share grows by the added runtime over the period (5% by
- *    default) +- 2%.
- *    The difference, not the ratio: the deadline class enforces the
- *    server's runtime at the tick, so each block overruns by up to a tick
- *    whatever the runtime (measured: 9.3% at 1 ms, 14% at 2 ms, HZ=1000).
- *    The sysctl is restored at the end, and on SIGTERM.
+ *    - 0.03.
  *
- * The main thread is SCHED_FIFO, so that it takes its samples on time.
+ * The sysctls are restored at the end, and on SIGTERM. The main thread is
+ * SCHED_FIFO, so that it takes its samples on time.
  */
 #include "kselftest.h"
+#include "vmf_trace.h"
 #include "vmf_util.h"
 
 #define WARMUP_NS	(500 * VMF_NSEC_PER_MSEC)
@@ -41,41 +45,107 @@ static struct vmf_hog hog(int cpu, int policy, int prio)
 	return h;
 }
 
-/*
- * A vm hog and a host hog on each CPU for one window: the host hogs' shares
- * in host[]. Checks the shares against runtime/period: 2 results per CPU.
- */
-static int host_round(int ncpus, double *host, const char *label)
-{
-	double frac = (double)vmf_sysctl_get(HOST_RUNTIME) / vmf_sysctl_get(HOST_PERIOD);
-	double tick = (double)VMF_TICK_US / vmf_sysctl_get(HOST_PERIOD);
-	struct vmf_hog h[2 * MAX_CPUS];
-	__u64 cpu[2 * MAX_CPUS], wall;
-	double vm;
-	int c;
+#define MAX_DELAYS	100000
 
+struct delays {
+	pid_t pid;
+	size_t n;
+	__u64 ns[MAX_DELAYS];
+};
+
+static int collect_delay(const struct vmf_event *ev, const char *line, void *arg)
+{
+	struct delays *d = arg;
+
+	if (strcmp(ev->name, "sched_vmf_run_delay") ||
+	    vmf_event_num(ev->payload, "pid", 0) != d->pid || d->n == MAX_DELAYS)
+		return 0;
+	d->ns[d->n++] = vmf_event_num(ev->payload, "delay", 0);
+	return 0;
+}
+
+/*
+ * A vm hog and a host hog on each CPU for one window, with runtime and
+ * period written first: each host hog within a point of runtime/period,
+ * each vm hog above 1 - runtime/period - 3%, and CPU 1's vm hog waits a
+ * median of at most runtime + half a tick, and at most twice the runtime
+ * at p90. 2 results per CPU and 2.
+ */
+static void host_round(int ncpus, long runtime, long period)
+{
+	static const char * const events[] = { "sched_vmf_run_delay", NULL };
+	static struct delays d;
+	double frac = (double)runtime / period, vm, host;
+	struct vmf_hog h[2 * MAX_CPUS];
+	__u64 cpu[2 * MAX_CPUS], wall, p50 = 0, p90 = 0, p99 = 0, max = 0;
+	struct vmf_trace tr;
+	char label[64];
+	int c, ret;
+
+	snprintf(label, sizeof(label), "%ld us per %ld us", runtime, period);
+	ret = vmf_sysctl_set(HOST_PERIOD, period);
+	if (!ret)
+		ret = vmf_sysctl_set(HOST_RUNTIME, runtime);
+	if (ret)
+		ksft_exit_fail_msg("%s: writing the sysctls: %s\n", label, strerror(-ret));
 	for (c = 0; c < ncpus; c++) {
 		h[2 * c] = hog(c, SCHED_VMF, VMF_CLASS_VM);
 		h[2 * c + 1] = hog(c, SCHED_OTHER, 0);
 	}
-	if (vmf_hogs_run(h, 2 * ncpus, WARMUP_NS, WINDOW_NS, cpu, &wall)) {
-		for (c = 0; c < 2 * ncpus; c++)
-			ksft_test_result_fail("%s: could not start the hogs\n", label);
-		return -1;
+	ret = vmf_trace_open(&tr, "vmf_host_share", events, 8192);
+	if (ret)
+		ksft_exit_fail_msg("tracefs instance: %s\n", strerror(-ret));
+	for (c = 0; c < 2 * ncpus; c++) {
+		ret = vmf_hog_start(&h[c]);
+		if (ret)
+			ksft_exit_fail_msg("%s: hog %d: %s\n", label, c, strerror(-ret));
 	}
+	vmf_sleep_ns(WARMUP_NS);
+	if (vmf_trace_on(&tr, 1))
+		ksft_exit_fail_msg("starting the trace\n");
+	{
+		clockid_t clocks[2 * MAX_CPUS];
+
+		for (c = 0; c < 2 * ncpus; c++)
+			clocks[c] = h[c].clock;
+		vmf_measure_median(clocks, 2 * ncpus, WINDOW_NS, cpu, &wall);
+	}
+	vmf_trace_on(&tr, 0);
+	vmf_hogs_stop(h, 2 * ncpus);
+
+	d.pid = h[2].tid;
+	d.n = 0;
+	if (vmf_trace_overrun(&tr) || vmf_trace_for_each(&tr, collect_delay, &d))
+		d.n = 0;
+	vmf_trace_close(&tr);
+	if (d.n) {
+		vmf_sort_u64(d.ns, d.n);
+		p50 = vmf_percentile(d.ns, d.n, 50);
+		p90 = vmf_percentile(d.ns, d.n, 90);
+		p99 = vmf_percentile(d.ns, d.n, 99);
+		max = d.ns[d.n - 1];
+	}
+
 	for (c = 0; c < ncpus; c++) {
 		vm = (double)cpu[2 * c] / wall;
-		host[c] = (double)cpu[2 * c + 1] / wall;
+		host = (double)cpu[2 * c + 1] / wall;
 		ksft_print_msg("%s, CPU %d: vm hog %.1f%%, host hog %.2f%% of %.0f ms\n", label,
-			       c, 100 * vm, 100 * host[c], (double)wall / VMF_NSEC_PER_MSEC);
-		ksft_test_result(host[c] >= 0.8 * frac,
-				 "%s, CPU %d: host hog %.2f%% >= 0.8 * %.2f%%\n",
-				 label, c, 100 * host[c], 100 * frac);
-		ksft_test_result(vm >= 1 - frac - tick - MARGIN,
-				 "%s, CPU %d: vm hog %.1f%% >= 100%% - %.2f%% - %.2f%% - 3%%\n",
-				 label, c, 100 * vm, 100 * frac, 100 * tick);
+			       c, 100 * vm, 100 * host, (double)wall / VMF_NSEC_PER_MSEC);
+		ksft_test_result(host >= frac - 0.01 && host <= frac + 0.01,
+				 "%s, CPU %d: host hog %.2f%% = %.2f%% +- 1\n",
+				 label, c, 100 * host, 100 * frac);
+		ksft_test_result(vm >= 1 - frac - MARGIN,
+				 "%s, CPU %d: vm hog %.1f%% >= 100%% - %.2f%% - 3%%\n",
+				 label, c, 100 * vm, 100 * frac);
 	}
-	return 0;
+	ksft_print_msg("%s, CPU 1: %zu waits of the vm hog, p50 %llu, p90 %llu, p99 %llu, max %llu us\n",
+		       label, d.n, p50 / 1000, p90 / 1000, p99 / 1000, max / 1000);
+	ksft_test_result(d.n && p50 <= runtime * 1000ULL + VMF_TICK_US * 1000ULL / 2,
+			 "%s, CPU 1: the vm hog's median wait %llu us <= %ld us + half a tick\n",
+			 label, p50 / 1000, runtime);
+	ksft_test_result(d.n && p90 <= 2ULL * runtime * 1000,
+			 "%s, CPU 1: the vm hog's p90 wait %llu us <= 2 x %ld us\n",
+			 label, p90 / 1000, runtime);
 }
 
 static void vmm_round(void)
@@ -108,8 +178,7 @@ static void vmm_round(void)
 
 int main(void)
 {
-	double before[MAX_CPUS], after[MAX_CPUS], gain, expect;
-	int ncpus, c, ret;
+	int ncpus, ret;
 
 	ksft_print_header();
 	vmf_require();
@@ -117,31 +186,17 @@ int main(void)
 	ncpus = vmf_nr_cpus();
 	if (ncpus > MAX_CPUS)
 		ncpus = MAX_CPUS;
-	ksft_set_plan(2 * ncpus + 2 + 3 * ncpus);
+	ksft_set_plan(2 * (2 * ncpus + 2) + 2);
 
 	vmf_sysctl_save(HOST_RUNTIME);
+	vmf_sysctl_save(HOST_PERIOD);
 	ret = vmf_set(0, SCHED_FIFO, 10, 0, 0);
 	if (ret)
 		ksft_exit_fail_msg("making this thread SCHED_FIFO: %s\n", strerror(-ret));
 
-	if (host_round(ncpus, before, "host share"))
-		ksft_exit_fail_msg("cannot go on without the first measurement\n");
+	host_round(ncpus, 1000, 20000);
 	vmm_round();
-
-	ret = vmf_sysctl_set(HOST_RUNTIME, 2000);
-	if (ret)
-		ksft_exit_fail_msg("writing 2000 to %s: %s\n", HOST_RUNTIME, strerror(-ret));
-	if (host_round(ncpus, after, "host runtime 2000 us"))
-		ksft_exit_fail_msg("cannot go on without the second measurement\n");
+	host_round(ncpus, 2000, 20000);
 	vmf_sysctl_restore_all();
-
-	/* 1000 us more runtime per period, 5 points of share by default. */
-	expect = 1000.0 / vmf_sysctl_get(HOST_PERIOD);
-	for (c = 0; c < ncpus; c++) {
-		gain = after[c] - before[c];
-		ksft_test_result(gain >= expect - 0.02 && gain <= expect + 0.02,
-				 "CPU %d: +1000 us host runtime gives +%.1f%% host share, expected %.1f%% +- 2%%\n",
-				 c, 100 * gain, 100 * expect);
-	}
 	ksft_finished();
 }

@@ -114,6 +114,36 @@ static bool vmf_se_less(struct rb_node *a, const struct rb_node *b)
 	return vruntime_before(ea->vruntime, eb->vruntime);
 }
 
+static inline unsigned long vmf_weight(struct task_struct *p)
+{
+	return max(scale_load_down(p->se.load.weight), 1UL);
+}
+
+static inline s64 vmf_key(struct vmf_level *lv, struct sched_vmf_entity *se)
+{
+	return (s64)(se->vruntime - lv->min_vruntime);
+}
+
+/* Queue a waiting task; the sums of vmf_eligible() follow the tree. */
+static void vmf_queue_add(struct vmf_level *lv, struct sched_vmf_entity *se)
+{
+	unsigned long weight = vmf_weight(vmf_task_of(se));
+
+	lv->avg_vruntime += vmf_key(lv, se) * weight;
+	lv->avg_load += weight;
+	rb_add_cached(&se->run_node, &lv->queue, vmf_se_less);
+}
+
+static void vmf_queue_del(struct vmf_level *lv, struct sched_vmf_entity *se)
+{
+	unsigned long weight = vmf_weight(vmf_task_of(se));
+
+	lv->avg_vruntime -= vmf_key(lv, se) * weight;
+	lv->avg_load -= weight;
+	rb_erase_cached(&se->run_node, &lv->queue);
+	RB_CLEAR_NODE(&se->run_node);
+}
+
 static struct task_struct *vmf_level_first(struct vmf_level *lv)
 {
 	struct rb_node *node = rb_first_cached(&lv->queue);
@@ -139,18 +169,40 @@ static void vmf_update_min_vruntime(struct vmf_rq *vrq, struct vmf_level *lv)
 		v = first->vmf.vruntime;
 		have = true;
 	}
-	if (have && vruntime_before(lv->min_vruntime, v))
+	if (have && vruntime_before(lv->min_vruntime, v)) {
+		/* The keys are relative to min_vruntime. */
+		lv->avg_vruntime -= (s64)lv->avg_load * (s64)(v - lv->min_vruntime);
 		lv->min_vruntime = v;
+	}
+}
+
+/*
+ * As in EEVDF: a task is eligible while it has not received more than its
+ * share, i.e. its vruntime is not past the weighted average of its level,
+ * the running task included.
+ */
+static bool vmf_eligible(struct vmf_rq *vrq, struct vmf_level *lv,
+			 struct sched_vmf_entity *se)
+{
+	struct task_struct *curr = vrq->curr;
+	s64 avg = lv->avg_vruntime;
+	s64 load = lv->avg_load;
+
+	if (curr && curr->vmf.on_rq && &vrq->level[curr->vmf.level] == lv) {
+		unsigned long weight = vmf_weight(curr);
+
+		avg += vmf_key(lv, &curr->vmf) * weight;
+		load += weight;
+	}
+	return avg >= vmf_key(lv, se) * load;
 }
 
 static void vmf_charge(struct rq *rq, struct task_struct *p, s64 delta_exec)
 {
-	unsigned long weight = scale_load_down(p->se.load.weight);
 	struct vmf_rq *vrq = &rq->vmf;
 
-	if (!weight)
-		weight = 1;
-	p->vmf.vruntime += div_u64((u64)delta_exec * scale_load_down(NICE_0_LOAD), weight);
+	p->vmf.vruntime += div_u64((u64)delta_exec * scale_load_down(NICE_0_LOAD),
+				   vmf_weight(p));
 	if (p->vmf.level == VMF_LEVEL_VMM && vrq->vmm_boosted)
 		vrq->vmm_boost_used += delta_exec;
 	vmf_update_min_vruntime(vrq, &vrq->level[p->vmf.level]);
@@ -270,7 +322,18 @@ static void vmf_wait_end(struct rq *rq, struct task_struct *p)
 	trace_sched_vmf_run_delay(p, vmf_trace_class(p), max_t(s64, delay, 0));
 }
 
-/* schedstats: wait_* is run delay, as in /proc/PID/sched for other classes. */
+/*
+ * schedstats: wait_* is run delay, as in /proc/PID/sched for other classes.
+ * Only a wait that started ends: a running task whose policy, nice or
+ * affinity changes is dequeued and set next again without having waited,
+ * and schedstats may have been off when a wait began. As fair does.
+ */
+static void vmf_stats_wait_end(struct rq *rq, struct task_struct *p)
+{
+	if (schedstat_val(p->stats.wait_start))
+		__update_stats_wait_end(rq, p, &p->stats);
+}
+
 static void vmf_stats_enqueue(struct rq *rq, struct task_struct *p, int flags)
 {
 	if (!schedstat_enabled())
@@ -288,7 +351,7 @@ static void vmf_stats_dequeue(struct rq *rq, struct task_struct *p, int flags)
 	if (!schedstat_enabled())
 		return;
 	if (p != rq->curr)
-		__update_stats_wait_end(rq, p, &p->stats);
+		vmf_stats_wait_end(rq, p);
 	if (!(flags & DEQUEUE_SLEEP))
 		return;
 	state = READ_ONCE(p->__state);
@@ -304,14 +367,21 @@ static void enqueue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
 	struct vmf_rq *vrq = &rq->vmf;
 	struct vmf_level *lv = vmf_level(rq, p);
 	u64 credit = vmf_wakeup_credit();
+	bool restore = (flags & ENQUEUE_RESTORE) && vrq->saved == p &&
+		       se->level == vmf_level_of(p);
 
 	/*
 	 * A task that slept keeps its debt but gets at most half a slice of
 	 * credit. One that arrives from elsewhere (fork, migration, class or
 	 * level change) has a vruntime from another timeline: bound it on
-	 * both sides.
+	 * both sides. One put back after a change of nice or affinity, on the
+	 * same level and CPU, is on the same timeline: it keeps its debt and
+	 * its credit, or such changes would shed them.
 	 */
-	if (flags & ENQUEUE_INITIAL) {
+	vrq->saved = NULL;
+	if (restore) {
+		/* vruntime as it was */
+	} else if (flags & ENQUEUE_INITIAL) {
 		se->vruntime = lv->min_vruntime;
 	} else if (vruntime_before(se->vruntime, lv->min_vruntime - credit)) {
 		se->vruntime = lv->min_vruntime - credit;
@@ -327,7 +397,7 @@ static void enqueue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
 	SCHED_WARN_ON(task_cpu(p) != cpu_of(rq));
 	se->level = vmf_level_of(p);
 	if (p != vrq->curr) {
-		rb_add_cached(&se->run_node, &lv->queue, vmf_se_less);
+		vmf_queue_add(lv, se);
 		vmf_pushable_add(rq, p);
 	}
 	se->on_rq = 1;
@@ -360,10 +430,11 @@ static bool dequeue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
 	update_curr_vmf(rq);
 	vmf_stats_dequeue(rq, p, flags);
 	if (p != vrq->curr) {
-		rb_erase_cached(&se->run_node, &lv->queue);
-		RB_CLEAR_NODE(&se->run_node);
+		vmf_queue_del(lv, se);
 		vmf_pushable_del(rq, p);
 	}
+	if (lv->next == se)
+		lv->next = NULL;
 	/* A migration does not end the wait; a sleep does. */
 	if (flags & DEQUEUE_SLEEP)
 		se->wait_start = 0;
@@ -371,7 +442,11 @@ static bool dequeue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
 	lv->nr_running--;
 	vrq->nr_running--;
 	sub_nr_running(rq, 1);
-	vmf_update_min_vruntime(vrq, lv);
+	/* Back in a moment, under this lock: keep the timeline where it is. */
+	if (flags & DEQUEUE_SAVE)
+		vrq->saved = p;
+	else
+		vmf_update_min_vruntime(vrq, lv);
 	return true;
 }
 
@@ -399,32 +474,20 @@ static void yield_task_vmf(struct rq *rq)
 /*
  * Directed yield, for KVM's pause-loop exits and KVM_HC_SCHED_YIELD: the
  * yielding vCPU goes to the back, and the target (a preempted lock holder)
- * becomes the leftmost task of its level so it runs next.
+ * becomes the level's buddy, which pick_task_vmf() runs next as long as it
+ * is eligible. Its vruntime stays: a guest that yields back and forth
+ * between its own vCPUs gets no more than their share (as in EEVDF, whose
+ * next buddy is bound the same way).
  */
 static bool yield_to_task_vmf(struct rq *rq, struct task_struct *p)
 {
 	struct sched_vmf_entity *se = vmf_se(p);
 	struct rq *p_rq = task_rq(p);	/* locked by yield_to() */
-	struct task_struct *first, *p_curr = p_rq->vmf.curr;
-	struct vmf_level *lv;
-	u64 v;
 
-	if (!se->on_rq || p == p_curr)
+	if (!se->on_rq || p == p_rq->vmf.curr)
 		return false;
 
-	lv = &p_rq->vmf.level[se->level];
-	rb_erase_cached(&se->run_node, &lv->queue);
-	v = se->vruntime;
-	first = vmf_level_first(lv);
-	if (first && vruntime_before(first->vmf.vruntime, v))
-		v = first->vmf.vruntime;
-	if (p_curr && p_curr->vmf.on_rq && p_curr->vmf.level == se->level &&
-	    vruntime_before(p_curr->vmf.vruntime, v))
-		v = p_curr->vmf.vruntime;
-	/* Strictly first: pick_task_vmf() keeps curr on a tie. */
-	se->vruntime = v - 1;
-	rb_add_cached(&se->run_node, &lv->queue, vmf_se_less);
-
+	p_rq->vmf.level[se->level].next = se;
 	if (rq->curr->sched_class == &vmf_sched_class)
 		yield_task_vmf(rq);
 	return true;
@@ -457,6 +520,7 @@ static struct task_struct *pick_task_vmf(struct rq *rq)
 {
 	struct vmf_rq *vrq = &rq->vmf;
 	struct task_struct *p, *curr = vrq->curr;
+	struct vmf_level *lv;
 	int level;
 
 	if (!vrq->nr_running)
@@ -470,10 +534,13 @@ static struct task_struct *pick_task_vmf(struct rq *rq)
 		level = VMF_LEVEL_VM;
 
 	/* curr is not in the tree while it runs; it competes on vruntime. */
-	p = vmf_level_first(&vrq->level[level]);
+	lv = &vrq->level[level];
+	p = vmf_level_first(lv);
 	if (curr && curr->vmf.on_rq && curr->vmf.level == level &&
 	    (!p || !vruntime_before(p->vmf.vruntime, curr->vmf.vruntime)))
 		p = curr;
+	if (lv->next && vmf_eligible(vrq, lv, lv->next))
+		p = vmf_task_of(lv->next);
 	return p;
 }
 
@@ -497,15 +564,17 @@ static void set_next_task_vmf(struct rq *rq, struct task_struct *p, bool first)
 		 * rq lock, and a class or prio change can come in then.
 		 */
 		if (se->on_rq) {
-			rb_erase_cached(&se->run_node, &vrq->level[se->level].queue);
-			RB_CLEAR_NODE(&se->run_node);
+			vmf_queue_del(&vrq->level[se->level], se);
 			vmf_pushable_del(rq, p);
 		}
 		vrq->curr = p;
 		se->slice_start = p->se.sum_exec_runtime;
 		if (schedstat_enabled())
-			__update_stats_wait_end(rq, p, &p->stats);
+			vmf_stats_wait_end(rq, p);
 	}
+	/* The yield it got is used up. */
+	if (vrq->level[se->level].next == se)
+		vrq->level[se->level].next = NULL;
 	vmf_wait_end(rq, p);
 	p->se.exec_start = rq_clock_task(rq);
 	if (se->level == VMF_LEVEL_VMM)
@@ -531,7 +600,7 @@ static void put_prev_task_vmf(struct rq *rq, struct task_struct *p, struct task_
 		vrq->vmm_since = rq_clock(rq);
 	vrq->curr = NULL;
 	if (se->on_rq) {
-		rb_add_cached(&se->run_node, &vrq->level[se->level].queue, vmf_se_less);
+		vmf_queue_add(&vrq->level[se->level], se);
 		vmf_pushable_add(rq, p);
 		vmf_wait_start(rq, p);
 		if (schedstat_enabled())
@@ -550,6 +619,20 @@ static void task_tick_vmf(struct rq *rq, struct task_struct *p, int queued)
 	cpufreq_update_util(rq, 0);
 
 	vmf_vmm_update_boost(rq);
+#ifdef CONFIG_SCHED_CORE
+	/*
+	 * A sibling forced idle by this task's cookie waits for a core-wide
+	 * pick: give it one once this task ran half a slice, as fair's
+	 * task_tick_core() does. vmf_prio_less() then lets the longer-waiting
+	 * task win.
+	 */
+	if (sched_core_enabled(rq) && rq->core->core_forceidle_count &&
+	    vrq->nr_running == 1 &&
+	    (p->se.sum_exec_runtime - se->slice_start) * 2 > vmf_slice(p)) {
+		resched_curr(rq);
+		return;
+	}
+#endif
 	/* The reservation starts or ends: switch to the level it picks. */
 	if (vrq->vmm_boosted && se->level == VMF_LEVEL_VM) {
 		resched_curr(rq);
@@ -569,6 +652,50 @@ static void task_tick_vmf(struct rq *rq, struct task_struct *p, int queued)
 	else
 		se->slice_start = p->se.sum_exec_runtime;
 }
+
+#ifdef CONFIG_SCHED_CORE
+/*
+ * Core scheduling compares the tasks of SMT siblings. Within a VMF level it
+ * does as fair: each vruntime is taken relative to its CPU's min_vruntime,
+ * frozen in min_vruntime_fi while a sibling is forced idle, so that the
+ * time the forced-idle task waits counts against the task that runs.
+ */
+static void vmf_fi_update(struct rq *rq, bool in_fi)
+{
+	struct vmf_rq *vrq = &rq->vmf;
+	unsigned int seq = rq->core->core_forceidle_seq;
+	int i;
+
+	if (in_fi) {
+		if (vrq->forceidle_seq == seq)
+			return;
+		vrq->forceidle_seq = seq;
+	}
+	for (i = 0; i < VMF_NR_LEVELS; i++)
+		vrq->level[i].min_vruntime_fi = vrq->level[i].min_vruntime;
+}
+
+void vmf_task_vruntime_update(struct rq *rq, struct task_struct *p, bool in_fi)
+{
+	if (p->sched_class == &vmf_sched_class)
+		vmf_fi_update(rq, in_fi);
+}
+
+/* Whether @a runs after @b; both have the same VMF prio. */
+bool vmf_prio_less(const struct task_struct *a, const struct task_struct *b, bool in_fi)
+{
+	struct rq *rqa = task_rq(a), *rqb = task_rq(b);
+	int level = a->prio == VMF_PRIO_VM ? VMF_LEVEL_VM : VMF_LEVEL_VMM;
+	s64 delta;
+
+	vmf_fi_update(rqa, in_fi);
+	vmf_fi_update(rqb, in_fi);
+	delta = (s64)(a->vmf.vruntime - b->vmf.vruntime) +
+		(s64)(rqb->vmf.level[level].min_vruntime_fi -
+		      rqa->vmf.level[level].min_vruntime_fi);
+	return delta > 0;
+}
+#endif
 
 static void switched_to_vmf(struct rq *rq, struct task_struct *p)
 {
@@ -949,6 +1076,9 @@ static void switched_from_vmf(struct rq *rq, struct task_struct *p)
 {
 	/* A wait that began in VMF and ends in another class is not VMF's. */
 	p->vmf.wait_start = 0;
+	/* Its next enqueue here comes from another class. */
+	if (rq->vmf.saved == p)
+		rq->vmf.saved = NULL;
 	if (task_on_rq_queued(p) && !rq->vmf.nr_running)
 		vmf_queue_pull(rq);
 }
@@ -994,10 +1124,14 @@ void init_vmf_rq(struct vmf_rq *vrq)
 	for (i = 0; i < VMF_NR_LEVELS; i++) {
 		vrq->level[i].queue = RB_ROOT_CACHED;
 		vrq->level[i].min_vruntime = 0;
+		vrq->level[i].avg_vruntime = 0;
+		vrq->level[i].avg_load = 0;
 		vrq->level[i].nr_running = 0;
+		vrq->level[i].next = NULL;
 	}
 	vrq->nr_running = 0;
 	vrq->curr = NULL;
+	vrq->saved = NULL;
 	vrq->vmm_boosted = false;
 #ifdef CONFIG_SMP
 	vrq->nr_pushable = 0;
