@@ -7,7 +7,8 @@
  * of the ten 1 s slices of a 10 s window (vmf_measure_median()):
  *
  *  - a vm hog and a SCHED_OTHER hog pinned to every CPU: each host hog
- *    gets the host runtime/period within one point, each vm hog >= 1 -
+ *    gets the host runtime/period within one point (plus 200 us a period
+ *    above it, for the hrtick's latency under TCG), each vm hog >= 1 -
  *    runtime/period - 0.03 (so the vm class does win, and the CPU is not
  *    left idle), at 1000 us and at 2000 us per 20 ms. The reservation is
  *    enforced with the hrtick; when it was charged at the tick, each block
@@ -76,6 +77,8 @@ static void host_round(int ncpus, long runtime, long period)
 	static const char * const events[] = { "sched_vmf_run_delay", NULL };
 	static struct delays d;
 	double frac = (double)runtime / period, vm, host;
+	/* The hrtick's latency under TCG: 90 to 150 us a block, at p50. */
+	double tcg = 200.0 / period;
 	struct vmf_hog h[2 * MAX_CPUS];
 	__u64 cpu[2 * MAX_CPUS], wall, p50 = 0, p90 = 0, p99 = 0, max = 0;
 	struct vmf_trace tr;
@@ -131,9 +134,9 @@ static void host_round(int ncpus, long runtime, long period)
 		host = (double)cpu[2 * c + 1] / wall;
 		ksft_print_msg("%s, CPU %d: vm hog %.1f%%, host hog %.2f%% of %.0f ms\n", label,
 			       c, 100 * vm, 100 * host, (double)wall / VMF_NSEC_PER_MSEC);
-		ksft_test_result(host >= frac - 0.01 && host <= frac + 0.01,
-				 "%s, CPU %d: host hog %.2f%% = %.2f%% +- 1\n",
-				 label, c, 100 * host, 100 * frac);
+		ksft_test_result(host >= frac - 0.01 && host <= frac + 0.01 + tcg,
+				 "%s, CPU %d: host hog %.2f%% in [%.2f%% - 1, %.2f%% + 1 + %.2f]\n",
+				 label, c, 100 * host, 100 * frac, 100 * frac, 100 * tcg);
 		ksft_test_result(vm >= 1 - frac - MARGIN,
 				 "%s, CPU %d: vm hog %.1f%% >= 100%% - %.2f%% - 3%%\n",
 				 label, c, 100 * vm, 100 * frac);

@@ -37,9 +37,9 @@ static DEFINE_MUTEX(vmf_host_mutex);
 
 /*
  * Bumped by every change of the reservation. A CPU whose server has
- * another generation was offline meanwhile, and catches up when its
- * server next starts (vmf_host_catch_up()). Servers changed through
- * debugfs keep their generation, so VMF leaves them as they are.
+ * another generation was offline meanwhile, and catches up when it comes
+ * back (vmf_host_catch_up()). Servers changed through debugfs keep their
+ * generation, so VMF leaves them as they are.
  */
 static unsigned int vmf_host_gen = 1;
 
@@ -76,37 +76,38 @@ static int vmf_fair_server_set(struct rq *rq, u64 runtime, u64 period)
 	return ret;
 }
 
-/*
- * A server that has not started takes vmf_host_*_ns() when it starts; one
- * that has is changed here. Called with vmf_host_mutex and the hotplug
- * lock held.
- */
-static int vmf_host_apply_cpu(int cpu, u64 runtime, u64 period)
+/* Bring @rq's server to (@runtime, @period), rq->lock held. */
+static int __vmf_host_apply(struct rq *rq, u64 runtime, u64 period)
 {
-	struct rq *rq = cpu_rq(cpu);
+	struct sched_dl_entity *server = &rq->fair_server;
 	int ret = 0;
 
-	guard(rq_lock_irqsave)(rq);
-	if (rq->fair_server.dl_server &&
-	    (rq->fair_server.dl_runtime != runtime || rq->fair_server.dl_period != period))
+	if (server->dl_server &&
+	    (server->dl_runtime != runtime || server->dl_period != period))
 		ret = vmf_fair_server_set(rq, runtime, period);
 	if (!ret)
-		rq->vmf.host_gen = vmf_host_gen;
+		rq->vmf.host_gen = READ_ONCE(vmf_host_gen);
 	return ret;
 }
 
-/* dl_server_start() of an inactive server, rq->lock held. */
+/* With vmf_host_mutex and the hotplug lock held. */
+static int vmf_host_apply_cpu(int cpu, u64 runtime, u64 period)
+{
+	struct rq *rq = cpu_rq(cpu);
+
+	guard(rq_lock_irqsave)(rq);
+	return __vmf_host_apply(rq, runtime, period);
+}
+
+/*
+ * sched_cpu_activate(), rq->lock held: a CPU that was offline while the
+ * reservation changed catches up, now that it is back in its root domain
+ * and admission control counts it.
+ */
 void vmf_host_catch_up(struct rq *rq)
 {
-	unsigned int gen = READ_ONCE(vmf_host_gen);
-
-	if (rq->vmf.host_gen == gen)
-		return;
-	/* On first start, dl_server_start() applies the values itself. */
-	if (!rq->fair_server.dl_server ||
-	    !dl_server_apply_params(&rq->fair_server, vmf_host_runtime_ns(),
-				    vmf_host_period_ns(), 0))
-		rq->vmf.host_gen = gen;
+	if (rq->vmf.host_gen != READ_ONCE(vmf_host_gen))
+		__vmf_host_apply(rq, vmf_host_runtime_ns(), vmf_host_period_ns());
 }
 
 #ifdef CONFIG_SCHED_HRTICK
