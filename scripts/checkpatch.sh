@@ -38,9 +38,16 @@ check() { # label checkpatch-args...
 # out/linux holds one base commit, not upstream's history, so the commit
 # ids that Fixes: tags and commit references name cannot be looked up in
 # it; they resolve in a tree that has that history.
+# A stable-style backport ("commit <sha> upstream.") keeps upstream's
+# message word for word, so only its code is held to checkpatch here.
+UPSTREAM_LOG=BAD_FIXES_TAG,BAD_REPORTED_BY_LINK,COMMIT_LOG_LONG_LINE,FROM_SIGN_OFF_MISMATCH
 for p in "$dir"/*.patch; do
 	[ -e "$p" ] || continue
-	check "$(basename "$p")" --ignore UNKNOWN_COMMIT_ID "$p"
+	ignore=UNKNOWN_COMMIT_ID
+	if grep -qE '^commit [0-9a-f]{40} upstream\.$' "$p"; then
+		ignore=$ignore,$UPSTREAM_LOG
+	fi
+	check "$(basename "$p")" --ignore "$ignore" "$p"
 done
 while read -r f; do
 	extra=()
