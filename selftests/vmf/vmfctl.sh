@@ -208,6 +208,12 @@ cgroup_test() {
 	comment "$TMP/err"
 	check "... and leaves its cpu.vmf alone" [ "$(cat "$CGB/child/cpu.vmf")" = "$before" ]
 
+	run set none --cgroup "$CGA_NAME/child"
+	check "set none --cgroup: exit 0" [ $rc = 0 ]
+	check "the child's cpu.vmf reads none" [ "$(cat "$CGA/child/cpu.vmf")" = none ]
+	run set none --pid "$helper"
+	check "set none on a task is a usage error (exit 2)" [ $rc = 2 ]
+
 	run set vm --cgroup "$CG/no-such-cgroup.$$"
 	check "set on a missing cgroup fails (exit 1)" [ $rc = 1 ]
 }
