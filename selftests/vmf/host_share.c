@@ -81,6 +81,7 @@ static void host_round(int ncpus, long runtime, long period)
 	double tcg = 200.0 / period;
 	struct vmf_hog h[2 * MAX_CPUS];
 	__u64 cpu[2 * MAX_CPUS], wall, p50 = 0, p90 = 0, p99 = 0, max = 0;
+	clockid_t clocks[2 * MAX_CPUS];
 	struct vmf_trace tr;
 	char label[64];
 	int c, ret;
@@ -106,13 +107,9 @@ static void host_round(int ncpus, long runtime, long period)
 	vmf_sleep_ns(WARMUP_NS);
 	if (vmf_trace_on(&tr, 1))
 		ksft_exit_fail_msg("starting the trace\n");
-	{
-		clockid_t clocks[2 * MAX_CPUS];
-
-		for (c = 0; c < 2 * ncpus; c++)
-			clocks[c] = h[c].clock;
-		vmf_measure_median(clocks, 2 * ncpus, WINDOW_NS, cpu, &wall);
-	}
+	for (c = 0; c < 2 * ncpus; c++)
+		clocks[c] = h[c].clock;
+	vmf_measure_median(clocks, 2 * ncpus, WINDOW_NS, cpu, &wall);
 	vmf_trace_on(&tr, 0);
 	vmf_hogs_stop(h, 2 * ncpus);
 

@@ -52,7 +52,7 @@ static inline struct task_struct *vmf_task_of(struct sched_vmf_entity *se)
 	return container_of(se, struct task_struct, vmf);
 }
 
-static inline int vmf_level_of(struct task_struct *p)
+static inline int vmf_level_of(const struct task_struct *p)
 {
 	return p->prio == VMF_PRIO_VM ? VMF_LEVEL_VM : VMF_LEVEL_VMM;
 }
@@ -153,15 +153,25 @@ static struct task_struct *vmf_level_first(struct vmf_level *lv)
 	return vmf_task_of(rb_entry(node, struct sched_vmf_entity, run_node));
 }
 
+/* The running task, if it is queued on @lv: it is kept out of the tree. */
+static struct task_struct *vmf_level_curr(struct vmf_rq *vrq, struct vmf_level *lv)
+{
+	struct task_struct *curr = vrq->curr;
+
+	if (curr && curr->vmf.on_rq && &vrq->level[curr->vmf.level] == lv)
+		return curr;
+	return NULL;
+}
+
 /* min_vruntime only moves forward: it anchors the placement of wakers. */
 static void vmf_update_min_vruntime(struct vmf_rq *vrq, struct vmf_level *lv)
 {
 	struct task_struct *first = vmf_level_first(lv);
-	struct task_struct *curr = vrq->curr;
+	struct task_struct *curr = vmf_level_curr(vrq, lv);
 	u64 v = lv->min_vruntime;
 	bool have = false;
 
-	if (curr && curr->vmf.on_rq && &vrq->level[curr->vmf.level] == lv) {
+	if (curr) {
 		v = curr->vmf.vruntime;
 		have = true;
 	}
@@ -184,11 +194,11 @@ static void vmf_update_min_vruntime(struct vmf_rq *vrq, struct vmf_level *lv)
 static bool vmf_eligible(struct vmf_rq *vrq, struct vmf_level *lv,
 			 struct sched_vmf_entity *se)
 {
-	struct task_struct *curr = vrq->curr;
+	struct task_struct *curr = vmf_level_curr(vrq, lv);
 	s64 avg = lv->avg_vruntime;
 	s64 load = lv->avg_load;
 
-	if (curr && curr->vmf.on_rq && &vrq->level[curr->vmf.level] == lv) {
+	if (curr) {
 		unsigned long weight = vmf_weight(curr);
 
 		avg += vmf_key(lv, &curr->vmf) * weight;
@@ -361,27 +371,17 @@ static void vmf_stats_dequeue(struct rq *rq, struct task_struct *p, int flags)
 		__schedstat_set(p->stats.block_start, rq_clock(rq));
 }
 
-static void enqueue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
+/*
+ * A task that slept keeps its debt but gets at most half a slice of
+ * credit. One that arrives from elsewhere (fork, migration, class or level
+ * change) has a vruntime from another timeline: bound it on both sides.
+ */
+static void vmf_place(struct vmf_level *lv, struct task_struct *p, int flags)
 {
 	struct sched_vmf_entity *se = vmf_se(p);
-	struct vmf_rq *vrq = &rq->vmf;
-	struct vmf_level *lv = vmf_level(rq, p);
 	u64 credit = vmf_wakeup_credit();
-	bool restore = (flags & ENQUEUE_RESTORE) && vrq->saved == p &&
-		       se->level == vmf_level_of(p);
 
-	/*
-	 * A task that slept keeps its debt but gets at most half a slice of
-	 * credit. One that arrives from elsewhere (fork, migration, class or
-	 * level change) has a vruntime from another timeline: bound it on
-	 * both sides. One put back after a change of nice or affinity, on the
-	 * same level and CPU, is on the same timeline: it keeps its debt and
-	 * its credit, or such changes would shed them.
-	 */
-	vrq->saved = NULL;
-	if (restore) {
-		/* vruntime as it was */
-	} else if (flags & ENQUEUE_INITIAL) {
+	if (flags & ENQUEUE_INITIAL) {
 		se->vruntime = lv->min_vruntime;
 	} else if (vruntime_before(se->vruntime, lv->min_vruntime - credit)) {
 		se->vruntime = lv->min_vruntime - credit;
@@ -389,6 +389,24 @@ static void enqueue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
 		   vruntime_before(lv->min_vruntime + vmf_slice(p), se->vruntime)) {
 		se->vruntime = lv->min_vruntime + vmf_slice(p);
 	}
+}
+
+static void enqueue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
+{
+	struct sched_vmf_entity *se = vmf_se(p);
+	struct vmf_rq *vrq = &rq->vmf;
+	struct vmf_level *lv = vmf_level(rq, p);
+	/*
+	 * Put back after a change of nice or affinity, on the same level and
+	 * CPU: the same timeline, so it keeps its debt and its credit, or such
+	 * changes would shed them.
+	 */
+	bool restore = (flags & ENQUEUE_RESTORE) && vrq->saved == p &&
+		       se->level == vmf_level_of(p);
+
+	vrq->saved = NULL;
+	if (!restore)
+		vmf_place(lv, p, flags);
 
 	if (lv == &vrq->level[VMF_LEVEL_VMM] && !lv->nr_running)
 		vrq->vmm_since = rq_clock(rq);
@@ -685,7 +703,7 @@ void vmf_task_vruntime_update(struct rq *rq, struct task_struct *p, bool in_fi)
 bool vmf_prio_less(const struct task_struct *a, const struct task_struct *b, bool in_fi)
 {
 	struct rq *rqa = task_rq(a), *rqb = task_rq(b);
-	int level = a->prio == VMF_PRIO_VM ? VMF_LEVEL_VM : VMF_LEVEL_VMM;
+	int level = vmf_level_of(a);
 	s64 delta;
 
 	vmf_fi_update(rqa, in_fi);
