@@ -106,6 +106,8 @@ unsigned long kvm_pv_send_ipi_v2(struct kvm_vcpu *vcpu, unsigned long flags,
 	ret = kvm_pv_ipi_v2_irq(flags, &irq);
 	if (ret)
 		return ret;
+	if (!lapic_in_kernel(vcpu))
+		return -KVM_EOPNOTSUPP;
 
 	if (flags & KVM_SEND_IPI_V2_SPARSE) {
 		if (a3)
