@@ -82,7 +82,8 @@ static void kvm_pv_ipi_v2_send(const struct cpumask *mask, int vector,
 		return;
 
 	if (ret < 0) {
-		if (ret == -KVM_ENOSYS)
+		/* Turned off on the host, or a VM with no in-kernel APIC. */
+		if (ret == -KVM_ENOSYS || ret == -KVM_EOPNOTSUPP)
 			WRITE_ONCE(pv_ipi_v2_refused, true);
 		pr_warn_once("KVM_HC_SEND_IPI_V2 failed (%ld); sending IPIs natively\n", ret);
 	}
