@@ -9,7 +9,9 @@
 # DIR holds one directory per scenario (meta.json, windows.jsonl,
 # rundelay.txt). Every figure is per window first; a policy's figure is
 # the median over its windows, and for maxima the median of the per-window
-# maxima with their range, since one maximum under TCG is noise.
+# maxima with their range, since one maximum under TCG is noise. The
+# pv-ipi scenario has no policies: its directory holds meta.json and
+# runs.jsonl, one L2 per IPI configuration, summed by bench/pvipi.py.
 
 import argparse
 import datetime
@@ -31,6 +33,8 @@ SCENARIO_TITLE = {
     "overcommit": "Overcommit: two VMs of one hogging vCPU per CPU each, beside host noise",
     "l2-overcommit": "Real vCPUs overcommitted: an L2 guest with two vCPUs per CPU, "
                      "all busy and IPIing each other, beside host noise",
+    "pv-ipi": "Paravirt IPIs: multicast call-function IPIs in 4-vCPU L2 guests, "
+              "native APIC, 6.12's PV IPI and PV IPI v2",
 }
 # What vcpusim's own histogram measures in each scenario (none: hogs).
 LATENESS_TITLE = {
@@ -38,7 +42,9 @@ LATENESS_TITLE = {
     "l2": "in-guest timer latency",
     "overcommit": None,
     "l2-overcommit": "in-guest IPI round trip (membarrier)",
+    "pv-ipi": None,
 }
+PV_IPI_MODE_TITLE = {"native": "native", "upstream": "6.12 PV IPI", "v2": "PV IPI v2"}
 PLOT_BINS_PER_DECADE = 10
 LONG_WAIT_TASKS = 5
 CONFIG_KEYS = ("CONFIG_LOCALVERSION", "CONFIG_JUMP_LABEL", "CONFIG_HZ",
@@ -143,6 +149,7 @@ def window_summary(rec, maps, scenario):
         "migrations_per_s": maps.get("migrations", {}).get(w, 0) / secs,
         "vcpu_migrations_per_s": maps.get("vcpu_migrations", {}).get(w, 0) / secs,
         "pv_yields_per_s": maps.get("pv_yields", {}).get(w, 0) / secs,
+        "pv_v2_yields_per_s": maps.get("pv_v2_yields", {}).get(w, 0) / secs,
         "long_waits_behind": merge({task_kind(c): n}
                                    for c, n in maps.get("vcpu_behind", {}).get(w, {}).items()),
         "hist_run_delay_us": run_delay,
@@ -190,7 +197,7 @@ def policy_summary(windows):
     s["host"] = {k: median(col(("host", k))) for k in HOST_METRICS}
     for k in ("steal_pct", "switches_per_s", "vcpu_switches_per_s", "migrations_per_s",
               "vcpu_migrations_per_s", "vm_fairness", "vcpu_fairness", "spin_pct",
-              "locks_per_s", "pv_yields_per_s", "rounds_per_s"):
+              "locks_per_s", "pv_yields_per_s", "pv_v2_yields_per_s", "rounds_per_s"):
         s[k] = median(col((k,)))
     s["long_waits_behind"] = merge(w["long_waits_behind"] for w in windows)
     s["long_waits_per_s"] = sum(s["long_waits_behind"].values()) / sum(w["secs"] for w in windows)
@@ -214,6 +221,129 @@ def load_scenario(path, name):
         if mine:
             policies[p] = policy_summary(mine)
     return {"meta": meta, "windows": windows, "policies": policies}
+
+
+def load_pv_ipi(path):
+    with open(os.path.join(path, "meta.json")) as f:
+        meta = json.load(f)
+    with open(os.path.join(path, "runs.jsonl")) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    configs = {}
+    for r in runs:
+        rates = r["ipis_per_s"]
+        configs[f"{r['layout']}-{r['mode']}"] = {
+            "layout": r["layout"], "mode": r["mode"], "errors": r["errors"],
+            "dmesg": r["dmesg"], "per_ipi": r["per_ipi"], "windows": len(r["windows"]),
+            "target_apicids": sorted({t["apicid"] for w in r["windows"]
+                                      for t in w["guest"]["targets"]}),
+            "ipis_per_s": median(rates), "ipis_per_s_range": spread(rates),
+            "l2_secs": r["l2_secs"], "apic_mode": r.get("apic_mode"),
+        }
+    return {"meta": meta, "configs": configs}
+
+
+def pv_ipi_tables(sc):
+    meta, configs = sc["meta"], sc["configs"]
+    lines = [f"### {SCENARIO_TITLE['pv-ipi']}", "",
+             f"{meta['reps']} windows of {meta['secs']:g} s in each L2, one L2 per "
+             f"configuration, on {meta['cpus']} CPUs: 4 vCPUs per L2, so the host "
+             "preempts them. The L2's CPU {s} calls membarrier(PRIVATE_EXPEDITED) in a "
+             "loop while threads of the same process spin on CPUs {t}: each call IPIs "
+             "both, one multicast call-function IPI, unless it finds neither running. "
+             "Exits, hypercalls, APIC accesses and IPIs are the host's (kvm:kvm_exit, "
+             "kvm:kvm_hypercall, kvm:kvm_msr, kvm:kvm_apic, kvm:kvm_apic_ipi, "
+             "kvm:kvm_apic_accept_irq) between the "
+             "workload's marks, all vCPUs, per multicast IPI delivered; IPIs per second "
+             "are over the guest's time (median of the windows [range]). Dense: APIC "
+             "IDs 0-3; sparse: 0, 64, 128, 192.".format(
+                 s=meta["sender"], t=" and ".join(map(str, meta["targets"]))), ""]
+    restarts = meta.get("l2_restarts") or []
+    if restarts:
+        lines += ["L2s booted again after a failure: "
+                  + "; ".join(f"{r['config']} ({'; '.join(r['errors'])})" for r in restarts)
+                  + ".", ""]
+    modes = sorted({c["apic_mode"] for c in configs.values() if c.get("apic_mode")})
+    if modes:
+        lines += [f"The L2s ran their APICs in {' and '.join(modes)} mode."
+                  + (" Their kernel has no CONFIG_X86_X2APIC: a native IPI is, per "
+                     "target, MMIO writes of ICR2 and the ICR and a read of the ICR "
+                     "until the delivery is done, each an exit." if modes == ["xAPIC"]
+                     else ""), ""]
+    lines += ["| L2 APIC IDs | IPI path | exits / IPI | the most frequent | IPI exits / IPI | "
+              "ICR IPIs / IPI | KVM_HC_SEND_IPI / IPI | KVM_HC_SCHED_YIELD / IPI | "
+              "KVM_HC_SEND_IPI_V2 / IPI | hypercalls / IPI | IPIs/s | / native |",
+              "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for layout in meta["layouts"]:
+        native = configs.get(f"{layout}-native", {}).get("ipis_per_s")
+        for mode in meta["modes"]:
+            c = configs.get(f"{layout}-{mode}")
+            title = PV_IPI_MODE_TITLE.get(mode, mode)
+            if not c or c["errors"] or not c["per_ipi"].get("ipis"):
+                why = "; ".join(c["errors"]) if c else "not run"
+                lines.append(f"| {layout} | {title} | - | {why} |" + " - |" * 8)
+                continue
+            p = c["per_ipi"]
+            top = ", ".join(f"{k} {v:.1f}" for k, v in list(p["exits_by_reason"].items())[:3])
+            r = c["ipis_per_s_range"]
+            lines.append(
+                f"| {layout} | {title} | {fmt(p['exits'], 1)} | {top} | "
+                # Older results traced no APIC accesses: no ICR figures.
+                f"{fmt(p['ipi_exits'] if 'icr_ipis' in p else None, 2)} | "
+                f"{fmt(p.get('icr_ipis'), 2)} | "
+                f"{fmt(p['send_ipi'], 2)} | {fmt(p['sched_yield'], 2)} | "
+                f"{fmt(p['send_ipi_v2'], 2)} | {fmt(p['pv_hypercalls'], 2)} | "
+                f"{fmt(c['ipis_per_s'])} [{r[0]:.0f}-{r[1]:.0f}] | "
+                f"{ratio(c['ipis_per_s'], native)} |")
+    lines += ["", "\"IPI exits\" are the hypercall exits and the ICR accesses: what "
+              "sending takes; \"ICR IPIs\" are the IPIs sent by ICR writes. The other exits (the guest's timer, host interrupts, nested page "
+              "faults) come with the time a window took, so a slower configuration shows "
+              "more of them per IPI. \"hypercalls / IPI\" counts the three hypercalls. "
+              "A 6.12 PV IPI names at most "
+              "128 APIC IDs from a base, so the sparse L2's targets (64 and 192) take two "
+              "KVM_HC_SEND_IPI; its call-function IPI adds a KVM_HC_SCHED_YIELD when a "
+              "target's vCPU is preempted. PV IPI v2 sends to any set in one hypercall and "
+              "asks for the directed yield in the same one."]
+    return lines
+
+
+def plot_pv_ipi(outdir, sc):
+    """Three panels of bars, dense and sparse side by side, one bar per
+    IPI path: exits, hypercalls and IPIs per second."""
+    meta, configs = sc["meta"], sc["configs"]
+    png = "pv-ipi.png"
+    dat = os.path.join(outdir, ".pv-ipi.dat")
+    modes = list(meta["modes"])
+    panels = (("exits per multicast IPI", lambda c: c["per_ipi"]["exits"]),
+              ("hypercalls per multicast IPI", lambda c: c["per_ipi"]["pv_hypercalls"]),
+              ("multicast call-function IPIs per second", lambda c: c["ipis_per_s"]))
+    with open(dat, "w") as f:
+        for i, (_, get) in enumerate(panels):
+            f.write(f"# {panels[i][0]}: layout " + " ".join(modes) + "\n")
+            for layout in meta["layouts"]:
+                vals = []
+                for m in modes:
+                    c = configs.get(f"{layout}-{m}")
+                    ok = c and not c["errors"] and c["per_ipi"].get("ipis")
+                    vals.append(f"{get(c):.3f}" if ok else "?")
+                f.write(f"{layout} " + " ".join(vals) + "\n")
+            f.write("\n\n")
+    script = ["set terminal png size 1200,420 noenhanced", "set datafile missing '?'",
+              f"set output '{os.path.join(outdir, png)}'",
+              "set style data histograms", "set style histogram clustered gap 1",
+              "set style fill solid 0.8 border -1", "set key below", "set grid ytics",
+              f"set xrange [-0.5:{len(meta['layouts']) - 0.5}]", "set yrange [0:*]",
+              "set multiplot layout 1,3"]
+    for i, (title, _) in enumerate(panels):
+        cols = ", ".join(
+            f"'{dat}' index {i} using {j + 2}" + (":xtic(1)" if j == 0 else "")
+            + f" title '{PV_IPI_MODE_TITLE.get(m, m)}'" for j, m in enumerate(modes))
+        script += [f"set title '{title}'", f"plot {cols}"]
+    script.append("unset multiplot")
+    r = subprocess.run(["gnuplot"], input="\n".join(script), text=True, stderr=subprocess.PIPE)
+    os.unlink(dat)
+    if r.returncode:
+        die(f"gnuplot failed: {r.stderr}")
+    return png
 
 
 # --- Output -------------------------------------------------------------
@@ -310,16 +440,21 @@ def scenario_tables(name, sc):
         lines += ["", "Each guest thread, pinned to its vCPU, IPIs the others with "
                   "membarrier() after every 200 us of work. A guest whose IPI targets a "
                   "preempted vCPU makes a KVM_HC_SCHED_YIELD hypercall to it (PV sched "
-                  "yield); the host's yield_to() then helps only if the policy supports "
+                  "yield); a guest with PV IPI v2 (scripts/l2.sh passes it) instead sets "
+                  "the yield flag of every KVM_HC_SEND_IPI_V2 that sends a call-function "
+                  "IPI, and the host yields when a target is preempted. The host's "
+                  "yield_to() then helps only if the policy supports "
                   "it (EEVDF and VMF do, SCHED_FIFO does not). Under TCG the test VM has "
-                  "no pause-loop exiting, so this hypercall is the only directed-yield "
+                  "no pause-loop exiting, so these hypercalls are the only directed-yield "
                   "path measured here.", "",
-                  "| Policy | membarrier rounds/s | / EEVDF | PV sched yields/s | vCPU fairness |",
-                  "| --- | ---: | ---: | ---: | ---: |"]
+                  "| Policy | membarrier rounds/s | / EEVDF | PV sched yields/s | "
+                  "v2 IPIs with the yield flag/s | vCPU fairness |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for p, s in pols.items():
             lines.append(f"| {POLICY_TITLE[p]} | {fmt(s['rounds_per_s'])} | "
                          f"{ratio(s['rounds_per_s'], base and base['rounds_per_s'])} | "
-                         f"{fmt(s['pv_yields_per_s'], 1)} | {fmt(s['vcpu_fairness'], 2)} |")
+                         f"{fmt(s['pv_yields_per_s'], 1)} | {fmt(s['pv_v2_yields_per_s'], 1)} | "
+                         f"{fmt(s['vcpu_fairness'], 2)} |")
     return lines
 
 
@@ -388,7 +523,10 @@ def main():
     scenarios = {}
     for name in SCENARIO_TITLE:
         path = os.path.join(args.dir, name)
-        if os.path.exists(os.path.join(path, "windows.jsonl")):
+        if name == "pv-ipi":
+            if os.path.exists(os.path.join(path, "runs.jsonl")):
+                scenarios[name] = load_pv_ipi(path)
+        elif os.path.exists(os.path.join(path, "windows.jsonl")):
             scenarios[name] = load_scenario(path, name)
     if not scenarios:
         die(f"no scenario results under {args.dir}")
@@ -414,6 +552,12 @@ def main():
           "interleaved; `results.json` has each policy's RT-throttling and "
           "fair-server settings.", ""]
     for name, sc in scenarios.items():
+        if name == "pv-ipi":
+            md += pv_ipi_tables(sc)
+            if not args.no_plots and shutil.which("gnuplot"):
+                png = plot_pv_ipi(args.dir, sc)
+                md += ["", f"![{name}]({png})", ""]
+            continue
         md += scenario_tables(name, sc)
         if not args.no_plots and shutil.which("gnuplot"):
             for key, what in (("hist_run_delay_us", "vCPU run delay"),

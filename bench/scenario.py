@@ -17,10 +17,15 @@
 #   l2-overcommit  an L2 guest with two vCPUs per CPU, all busy, IPIing
 #               each other (membarrier): the cost of a preempted IPI
 #               target, and what the guest's PV sched yield gets back
+#   pv-ipi      no policies and no noise: the guest's IPI paths (native
+#               x2APIC, 6.12's PV IPI, PV IPI v2), each in an L2 with
+#               dense and with sparse APIC IDs, one L2 after the other
+#               (bench/pvipi.py); --reps windows of --secs in each L2
 #
 # Writes DIR/meta.json (kernel, command, settings of every policy),
 # DIR/windows.jsonl (one line per measured window) and DIR/rundelay.txt
-# (bench/rundelay.bt's maps). bench/report.py turns them into tables.
+# (bench/rundelay.bt's maps); pv-ipi writes DIR/meta.json and
+# DIR/runs.jsonl (one line per L2). bench/report.py turns them into tables.
 
 import argparse
 import errno
@@ -58,6 +63,8 @@ def load_vmfctl():
 
 
 vmfctl = load_vmfctl()
+sys.path.insert(0, HERE)
+import pvipi  # noqa: E402
 
 
 def die(msg):
@@ -413,7 +420,8 @@ def check_marks(path, n):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=("synthetic", "l2", "overcommit", "l2-overcommit"))
+    ap.add_argument("scenario", choices=("synthetic", "l2", "overcommit", "l2-overcommit",
+                                         "pv-ipi"))
     ap.add_argument("--out", required=True)
     ap.add_argument("--bin", required=True, help="where vcpusim was built")
     ap.add_argument("--reps", type=int, default=5)
@@ -421,6 +429,9 @@ def main():
     ap.add_argument("--settle", type=float, default=1)
     ap.add_argument("--policies", default=",".join(POLICIES))
     args = ap.parse_args()
+    if args.scenario == "pv-ipi":
+        pv_ipi(args)
+        return
     policies = args.policies.split(",")
     for p in policies:
         if p not in POLICIES:
@@ -476,6 +487,49 @@ def main():
             json.dump(meta, f, indent=1)
         shutil.rmtree(tmp, ignore_errors=True)
     check_marks(os.path.join(args.out, "rundelay.txt"), meta.get("windows", 0))
+
+
+# An L2 that fails after its command started (l2.sh retries only boots
+# that never got there) is booted once more.
+PV_IPI_TRIES = 2
+
+
+def pv_ipi(args):
+    """The pv-ipi scenario: one L2 per configuration, in the order of
+    bench/pvipi.py's LAYOUTS and MODES. A configuration whose L2 failed
+    twice is reported without figures; the scenario fails only if none
+    was measured."""
+    os.makedirs(args.out, exist_ok=True)
+    meta = {"scenario": "pv-ipi", "kernel": os.uname().release,
+            "cmdline": read("/proc/cmdline"), "cpus": os.cpu_count(),
+            "reps": args.reps, "secs": args.secs, "sender": pvipi.SENDER,
+            "targets": list(pvipi.TARGETS), "layouts": pvipi.LAYOUTS, "modes": pvipi.MODES,
+            "l2_restarts": []}
+    measured = 0
+    with open(os.path.join(args.out, "runs.jsonl"), "w") as runs:
+        for layout in pvipi.LAYOUTS:
+            for mode in pvipi.MODES:
+                for attempt in range(1, PV_IPI_TRIES + 1):
+                    res = pvipi.run(layout, mode, args.bin, args.out, secs=args.secs,
+                                    windows=args.reps, settle=max(args.settle, 2))
+                    print(pvipi.describe(res), flush=True)
+                    if not res["errors"]:
+                        break
+                    meta["l2_restarts"].append({"config": f"{layout}-{mode}",
+                                                "attempt": attempt, "errors": res["errors"]})
+                    # Keep the failed L2's files for the report's reader.
+                    for f in os.listdir(args.out):
+                        if f.startswith(f"{layout}-{mode}.") or f.startswith(f"{layout}-{mode}-"):
+                            if ".failed" not in f:
+                                os.rename(os.path.join(args.out, f),
+                                          os.path.join(args.out, f"{f}.failed{attempt}"))
+                measured += not res["errors"]
+                runs.write(json.dumps(res) + "\n")
+                runs.flush()
+    with open(os.path.join(args.out, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    if not measured:
+        die("no pv-ipi configuration was measured")
 
 
 # Under QEMU's TCG, nested SVM sometimes resets an L2 guest with no message

@@ -5,12 +5,15 @@
 # guest with qemu -accel kvm, run CMD there and return its exit status.
 #
 #   l2.sh [--smp N] [--mem MB] [--timeout S] [--file SRC[:DST]]...
-#         [--qemu-arg ARG]... [--log FILE] -- CMD...
+#         [--cpu-flags F,...] [--append WORDS]... [--qemu-arg ARG]...
+#         [--log FILE] -- CMD...
 #
 # The L2 root is an initramfs with busybox-static; --file copies static
 # binaries or data into it. The console goes to --log (default
 # l2-console.log in the run directory of vm.sh) and is checked for kernel
-# splats like the L1's.
+# splats like the L1's. --smp takes anything QEMU's -smp does (a topology
+# too); --cpu-flags are added to the -cpu value (kvm-pv-ipi=off, say) and
+# --append words to the L2 kernel's command line.
 # QEMU's vCPU threads are named "CPU N/KVM" (debug-threads=on), so host
 # tools can find and classify them while CMD runs.
 
@@ -19,8 +22,13 @@ set -eu -o pipefail
 # No XSAVE for the L2: under nested SVM on QEMU's TCG, CPUID leaf 0xD
 # reports a legacy-only XSAVE area while XCR0 features are advertised, and
 # the L2 kernel WARNs in fpu__init_system_xstate() ("XSAVE consistency
-# problem: size 2696 != kernel_size 576") on every boot. L2_CPU overrides.
-SMP=2 MEM=512 TIMEOUT=300 CPU=${L2_CPU:-host,-xsave} LOG=${VMF_OUT:-/tmp}/l2-console.log
+# problem: size 2696 != kernel_size 576") on every boot.
+# migratable=off: QEMU 7.2 passes only the KVM feature bits it has names
+# for to a migratable CPU model, and -cpu host is one by default, so the
+# L2 would not see the bits KVM adds (CPUID 0x40000001 EAX bit 19, PV IPI
+# v2). L2_CPU overrides the whole -cpu value.
+SMP=2 MEM=512 TIMEOUT=300 CPU=${L2_CPU:-host,-xsave,migratable=off}
+LOG=${VMF_OUT:-/tmp}/l2-console.log APPEND=""
 FILES=() QEMU_ARGS=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -28,6 +36,8 @@ while [ $# -gt 0 ]; do
 	--mem) MEM=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--file) FILES+=("$2"); shift 2 ;;
+	--cpu-flags) CPU="$CPU,$2"; shift 2 ;;
+	--append) APPEND="$APPEND $2"; shift 2 ;;
 	--qemu-arg) QEMU_ARGS+=("$2"); shift 2 ;;
 	--log) LOG=$2; shift 2 ;;
 	--) shift; break ;;
@@ -52,7 +62,26 @@ KERNEL=${VMF_L2_KERNEL:-${VMF_KERNEL:-}}
 if [[ "$CPU" != *tsc-frequency* ]]; then
 	tsc_mhz=$(dmesg | sed -n -e 's/.*tsc: Refined TSC clocksource calibration: \([0-9]*\.[0-9]*\) MHz.*/\1/p' \
 		-e 's/.*tsc: Detected \([0-9]*\.[0-9]*\) MHz processor.*/\1/p' | tail -n 1)
-	[ -z "$tsc_mhz" ] || CPU="$CPU,tsc-frequency=${tsc_mhz/./}000"
+	# One kHz above it: when the early rate was more than 250 ppm off,
+	# KVM scales, and without TSC scaling it takes only a rate above its
+	# own (tsc_khz, the refined one); the same rate fails the vCPU's
+	# creation ("user requested TSC rate below hardware speed"), as it did
+	# in one test VM whose early calibration read 2094.535 MHz.
+	[ -z "$tsc_mhz" ] || CPU="$CPU,tsc-frequency=$((${tsc_mhz/./} * 1000 + 1000))"
+	# That works within 250 ppm of the early rate, where QEMU may set the
+	# rate without TSC scaling. When the early calibration failed (seen
+	# in 2 of about 12 test VMs, "Fast TSC calibration failed", 2094.2 and
+	# 2094.7 MHz against 2096.0) QEMU refuses to start ("TSC frequency
+	# mismatch ... and TSC scaling unavailable"), and without the refined
+	# rate the L2's clock stalls: say so at once.
+	early=$(dmesg | sed -n 's/.*tsc: Detected \([0-9]*\.[0-9]*\) MHz processor.*/\1/p' | head -n 1)
+	if [ -n "$early" ] && [ -n "$tsc_mhz" ] && awk -v e="$early" -v r="$tsc_mhz" \
+		'BEGIN { d = (r - e) / r * 1e6; exit !(d > 250 || d < -250) }'; then
+		echo "l2.sh: this VM's early TSC calibration ($early MHz) is more than 250 ppm" \
+			"off the refined one ($tsc_mhz MHz): KVM here cannot give an L2 the TSC" \
+			"rate it runs at (no TSC scaling), and QEMU would not start one" >&2
+		exit 125
+	fi
 fi
 
 ROOT=$(mktemp -d /tmp/l2root.XXXXXX)
@@ -104,7 +133,7 @@ boot() {
 	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -name l2,debug-threads=on \
 		-accel kvm -cpu "$CPU" -smp "$SMP" -m "$MEM" \
 		-kernel "$KERNEL" -initrd "$ROOT.cpio.gz" \
-		-append "console=ttyS0 panic=-1 preempt=full rdinit=/init" \
+		-append "console=ttyS0 panic=-1 preempt=full rdinit=/init$APPEND" \
 		-nographic -no-reboot -nodefaults -serial stdio -serial "file:$ROOT.out" \
 		"${QEMU_ARGS[@]}" </dev/null >"$LOG" 2>&1 &
 	pid=$!
