@@ -505,7 +505,15 @@ def pv_ipi(args):
             "reps": args.reps, "secs": args.secs, "sender": pvipi.SENDER,
             "targets": list(pvipi.TARGETS), "layouts": pvipi.LAYOUTS, "modes": pvipi.MODES,
             "l2_restarts": []}
+
+    def save_meta():
+        # After every L2: a run that the test VM does not survive keeps
+        # what it measured.
+        with open(os.path.join(args.out, "meta.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+
     measured = 0
+    save_meta()
     with open(os.path.join(args.out, "runs.jsonl"), "w") as runs:
         for layout in pvipi.LAYOUTS:
             for mode in pvipi.MODES:
@@ -526,8 +534,7 @@ def pv_ipi(args):
                 measured += not res["errors"]
                 runs.write(json.dumps(res) + "\n")
                 runs.flush()
-    with open(os.path.join(args.out, "meta.json"), "w") as f:
-        json.dump(meta, f, indent=1)
+                save_meta()
     if not measured:
         die("no pv-ipi configuration was measured")
 
