@@ -503,7 +503,7 @@ def pv_ipi(args):
     meta = {"scenario": "pv-ipi", "kernel": os.uname().release,
             "cmdline": read("/proc/cmdline"), "cpus": os.cpu_count(),
             "reps": args.reps, "secs": args.secs, "sender": pvipi.SENDER,
-            "targets": list(pvipi.TARGETS), "layouts": pvipi.LAYOUTS, "modes": pvipi.MODES,
+            "layouts": {k: pvipi.LAYOUTS[k] for k in pvipi.BENCH_LAYOUTS}, "modes": pvipi.MODES,
             "l2_restarts": []}
 
     def save_meta():
@@ -515,7 +515,7 @@ def pv_ipi(args):
     measured = 0
     save_meta()
     with open(os.path.join(args.out, "runs.jsonl"), "w") as runs:
-        for layout in pvipi.LAYOUTS:
+        for layout in pvipi.BENCH_LAYOUTS:
             for mode in pvipi.MODES:
                 for attempt in range(1, PV_IPI_TRIES + 1):
                     res = pvipi.run(layout, mode, args.bin, args.out, secs=args.secs,

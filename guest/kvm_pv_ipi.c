@@ -32,6 +32,8 @@
 static bool pv_ipi_v2_off __initdata;
 static bool pv_ipi_v2_refused __read_mostly;
 static unsigned long pv_ipi_v2_yield __read_mostly;
+/* The APIC driver's own, for the fallback: apic->send_IPI may be ours. */
+static void (*pv_ipi_v2_native_send_IPI)(int cpu, int vector) __ro_after_init;
 
 static int __init parse_no_kvm_pv_ipi_v2(char *arg)
 {
@@ -52,7 +54,7 @@ static void kvm_pv_ipi_v2_fallback(const struct cpumask *mask, int vector, int s
 
 	for_each_cpu(cpu, mask) {
 		if (cpu != skip_cpu)
-			apic->send_IPI(cpu, vector);
+			pv_ipi_v2_native_send_IPI(cpu, vector);
 	}
 }
 
@@ -91,6 +93,11 @@ fallback:
 	kvm_pv_ipi_v2_fallback(mask, vector, skip_cpu);
 }
 
+static void kvm_pv_ipi_v2_send_one(int cpu, int vector)
+{
+	kvm_pv_ipi_v2_send(cpumask_of(cpu), vector, -1, 0);
+}
+
 static void kvm_pv_ipi_v2_send_mask(const struct cpumask *mask, int vector)
 {
 	kvm_pv_ipi_v2_send(mask, vector, -1, 0);
@@ -108,6 +115,10 @@ static void kvm_pv_ipi_v2_send_call_func_ipi(const struct cpumask *mask)
 
 void __init kvm_pv_ipi_v2_setup(void)
 {
+	pv_ipi_v2_native_send_IPI = apic->send_IPI;
+	/* Reschedule and single call-function IPIs, among others. */
+	if (!x2apic_mode)
+		apic_update_callback(send_IPI, kvm_pv_ipi_v2_send_one);
 	apic_update_callback(send_IPI_mask, kvm_pv_ipi_v2_send_mask);
 	apic_update_callback(send_IPI_mask_allbutself, kvm_pv_ipi_v2_send_mask_allbutself);
 	pr_info("KVM setup PV IPIs v2\n");
