@@ -55,9 +55,10 @@ static int kvm_pv_set_build_sparse(const struct cpumask *mask, int skip_cpu,
 	memset(buf->bank_mask, 0, sizeof(buf->bank_mask));
 	memset(&buf->banks[min / 64], 0, (max / 64 - min / 64 + 1) * sizeof(u64));
 	for_each_cpu(cpu, mask) {
-		if (cpu == skip_cpu)
-			continue;
 		id = per_cpu(x86_cpu_to_apicid, cpu);
+		/* See kvm_pv_set_build(): the mask may have grown since. */
+		if (cpu == skip_cpu || id < min || id > max)
+			continue;
 		buf->banks[id / 64] |= BIT_ULL(id % 64);
 		__set_bit(id / 64, present);
 	}
@@ -114,9 +115,15 @@ int kvm_pv_set_build(const struct cpumask *mask, int skip_cpu,
 		return ret ? ret : nr;
 	}
 
+	/*
+	 * The mask can change under us (cpu_online_mask, for "all but self"
+	 * without shorthands): a CPU that came online since the first walk
+	 * is left out rather than written outside the window.
+	 */
 	for_each_cpu(cpu, mask) {
-		if (cpu != skip_cpu)
-			__set_bit(per_cpu(x86_cpu_to_apicid, cpu) - min, window);
+		id = per_cpu(x86_cpu_to_apicid, cpu);
+		if (cpu != skip_cpu && id >= min && id <= max)
+			__set_bit(id - min, window);
 	}
 	args->sparse = 0;
 	args->a1 = window[0];

@@ -75,7 +75,9 @@ if [[ "$CPU" != *tsc-frequency* ]]; then
 	# test VMs whose early calibration failed ("Fast TSC calibration
 	# failed": 2094.2, 2094.4 and 2094.7 MHz against 2096.0), and with
 	# tsc_early_khz=2094500 on the test VM's command line. Without the
-	# refined rate the L2's clock stalls: say so at once. The early rate is
+	# refined rate the L2's clock stalls: say so at once. scripts/vm.sh gives
+	# the test VM the host's rate (tsc_early_khz), so this should not be
+	# seen where the host's dmesg still holds its TSC rate. The early rate is
 	# the last "Detected" line: "MHz TSC" follows "MHz processor" when the
 	# two differ.
 	early=$(dmesg | sed -n 's/.*tsc: Detected \([0-9]*\.[0-9]*\) MHz \(processor\|TSC\).*/\1/p' |

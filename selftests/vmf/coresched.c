@@ -184,7 +184,7 @@ int main(void)
 	if (ret)
 		ksft_exit_fail_msg("making this thread SCHED_FIFO: %s\n", strerror(-ret));
 
-	vm_min = 1 - (double)(vmf_sysctl_get("sched_vmf_host_runtime_us") + VMF_TICK_US) /
+	vm_min = 1 - (double)(vmf_sysctl_get("sched_vmf_host_runtime_us") + vmf_tick_us()) /
 		 vmf_sysctl_get("sched_vmf_host_period_us") - 0.03;
 	if (core_round(SCHED_VMF, VMF_CLASS_VM, SCHED_OTHER, 0, vm)) {
 		ksft_test_result_fail("vm hog against a host hog: could not set them up\n");

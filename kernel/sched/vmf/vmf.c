@@ -1124,6 +1124,9 @@ DEFINE_SCHED_CLASS(vmf) = {
 	.prio_changed		= prio_changed_vmf,
 	.get_rr_interval	= get_rr_interval_vmf,
 	.update_curr		= update_curr_vmf,
+#ifdef CONFIG_UCLAMP_TASK
+	.uclamp_enabled		= 1,
+#endif
 };
 
 void init_vmf_entity(struct task_struct *p)
