@@ -21,9 +21,14 @@ help:
 kernel:
 	@scripts/kernel.sh
 
+# CMD reaches the test VM's shell as written: make expands nothing in it
+# and the host's shell never parses it, so ";", "&&", pipes, redirections
+# and quotes all act inside the VM.
+vm: export VMF_VM_CMD := $(value CMD)
 vm:
+	@[ -n "$$VMF_VM_CMD" ] || { echo "make vm: give the command, CMD='...'" >&2; exit 2; }
 	@scripts/vm.sh $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM)) \
-		$(if $(TIMEOUT),--timeout $(TIMEOUT)) -- $(CMD)
+		$(if $(TIMEOUT),--timeout $(TIMEOUT)) -- "$$VMF_VM_CMD"
 
 check:
 	@scripts/check.sh $(if $(TESTS),--tests '$(TESTS)')

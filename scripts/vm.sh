@@ -42,7 +42,15 @@ done
 RUN=${VM_RUN:-$OUT/vm/$(date +%Y%m%d-%H%M%S)-$$}
 mkdir -p "$RUN"
 ln -sfn "$RUN" "$OUT/vm/last"
-printf '%s\n' "$*" >"$RUN/cmd.sh"
+# One argument is a command line for the VM's shell, as make vm passes it;
+# several are one command and its arguments, quoted here for that shell.
+if [ $# -eq 1 ]; then
+	printf '%s\n' "$1" >"$RUN/cmd.sh"
+else
+	q="'\\''"
+	for arg; do printf "'%s' " "${arg//\'/$q}"; done >"$RUN/cmd.sh"
+	echo >>"$RUN/cmd.sh"
+fi
 LOG=$RUN/console.log
 
 # Words of the form NAME=value reach init's environment.

@@ -162,6 +162,46 @@ check "show --all lists it as batch" [ "$(show_class "$helper" --all)" = batch ]
 run set host --pid "$helper"
 check "set host --pid: SCHED_OTHER again" [ "$(sched_of "$helper")" = "0 3" ]
 
+# A task that is host already takes --nice and --slice-us (they used to
+# be dropped: "unchanged: already host").
+run set host --tid "$helper" --nice 5 --slice-us 3000
+check "set host --nice 5 --slice-us 3000 on a host task: exit 0" [ $rc = 0 ]
+check "it has nice 5 now" [ "$(sched_of "$helper")" = "0 5" ]
+check "it has the 3000 us slice now" \
+	python3 -c 'import ctypes, sys
+attr = (ctypes.c_uint64 * 7)()
+libc = ctypes.CDLL(None, use_errno=True)
+# sched_getattr(tid, attr, 56, 0): syscall 315 on x86-64; sched_runtime
+# is the fourth u64 (size/policy, flags, nice/priority, runtime).
+sys.exit(libc.syscall(315, int(sys.argv[1]), attr, 56, 0) != 0 or attr[3] != 3000000)' "$helper"
+run set host --tid "$helper" --nice 3
+check "set host --nice 3: back to nice 3" [ "$(sched_of "$helper")" = "0 3" ]
+
+# Slices outside the kernel's range are usage errors that name the range.
+for us in 99 100001; do
+	usage_error set vm --tid "$helper" --slice-us $us
+	check "--slice-us $us: the error names the range" grep -q "from 100 to 100000" "$TMP/err"
+done
+
+# A reader that is gone ('vmfctl show | head') is no error: show exits 0,
+# and set still changes the task and exits 0. stdout is a pipe whose read
+# end is closed before vmfctl starts.
+closed_stdout() {
+	python3 -c 'import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+sys.exit(subprocess.call(sys.argv[1:], stdout=w))' "$VMFCTL" "$@" 2>"$TMP/err"
+}
+closed_stdout show --all
+rc=$?
+check "show --all into a closed pipe: exit 0 (got $rc)" [ $rc = 0 ]
+closed_stdout set host --tid "$helper" --nice 4
+rc=$?
+check "set host --nice 4 into a closed pipe: exit 0 (got $rc)" [ $rc = 0 ]
+check "... and the task has nice 4" [ "$(sched_of "$helper")" = "0 4" ]
+check "... and nothing on stderr" [ ! -s "$TMP/err" ]
+run set host --tid "$helper" --nice 3
+
 # --- set on a cgroup ---------------------------------------------------------
 
 # make_cgroup DIR: a cgroup with the cpu controller, which its parent,
