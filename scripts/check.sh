@@ -36,6 +36,7 @@ shape_args() {
 	smp4) echo --smp 4 ;;
 	smt) echo --smt ;;
 	nohz) echo --append nohz_full=1 ;;
+	host) die "shape host runs outside the VM" ;;
 	*) die "unknown VM shape $1 in selftests/TESTS" ;;
 	esac
 }
@@ -87,6 +88,29 @@ console_tail() {
 	tail -n 40 "$1/console.log" 2>/dev/null | sed 's/^/# | /'
 }
 
+# Tests of the tooling itself (shape "host") run here, outside any VM,
+# one process each, with their timeout.
+run_host_group() {
+	local dir spec name tmo log rc start
+	dir=$OUT/vm/$(date +%Y%m%d-%H%M%S)-check-host
+	mkdir -p "$dir"
+	for spec in "$@"; do
+		name=${spec%%:*}
+		tmo=${spec#*:}
+		tmo=${tmo%%:*}
+		log=$dir/$(echo "$name" | tr / _).log
+		start=$SECONDS
+		rc=0
+		VMF_ROOT=$VMF_ROOT timeout -k 10 "$tmo" "$VMF_ROOT/selftests/$name" >"$log" 2>&1 || rc=$?
+		case $rc in
+		0) report pass "$name" "($((SECONDS - start))s)" "$log" ;;
+		4) report skip "$name" "$(tail -n 1 "$log")" "$log" ;;
+		124) report fail "$name" "timed out after $tmo s" "$log" ;;
+		*) report fail "$name" "exit status $rc" "$log" ;;
+		esac
+	done
+}
+
 for group in $groups; do
 	specs=()
 	for t in "${TESTS[@]}"; do
@@ -95,6 +119,10 @@ for group in $groups; do
 		[ "$s" = "$group" ] || continue
 		specs+=("$name:$((tmo * scale)):$kind")
 	done
+	if [ "$group" = host ]; then
+		run_host_group "${specs[@]}"
+		continue
+	fi
 	run=$OUT/vm/$(date +%Y%m%d-%H%M%S)-check-$FLAVOUR-${group/\//-}
 	boot_group "$group" "$run" "${specs[@]}"
 	# A nested group's VM that ended without a status and without a kernel
