@@ -82,10 +82,24 @@ boot_group() {
 	set -e
 }
 
-# console_tail RUN WHAT: CI keeps only this output, not out/vm/.
+# console_tail RUN WHAT: CI keeps only this output, not out/vm/. So say
+# where the kernel first complained (a stall report's head names the
+# stalled CPU, its tail does not), how it ended, and where each vCPU was
+# when a hung VM was stopped.
 console_tail() {
-	echo "# $2; the last lines of its console:"
+	local first
+	echo "# $2"
+	first=$("$VMF_ROOT/scripts/splat-check.sh" "$1/console.log" | head -n 1 | cut -d: -f1)
+	if [ -n "$first" ]; then
+		echo "# its first kernel complaint, from line $first of the console:"
+		sed -n "$((first > 5 ? first - 5 : 1)),$((first + 34))p" "$1/console.log" | sed 's/^/# | /'
+	fi
+	echo "# the last lines of its console:"
 	tail -n 40 "$1/console.log" 2>/dev/null | sed 's/^/# | /'
+	if [ -f "$1/hang" ]; then
+		echo "# stopped by scripts/vm.sh ($(cat "$1/hang")); its vCPUs then:"
+		sed -n '/^CPU#[0-9]*:/p' "$1/hang-cpus.txt" 2>/dev/null | sed 's/^/# | /'
+	fi
 }
 
 # Tests of the tooling itself (shape "host") run here, outside any VM,

@@ -56,7 +56,8 @@ LOG=$RUN/console.log
 # Words of the form NAME=value reach init's environment.
 CMDLINE="console=ttyS0 root=/dev/root rootfstype=9p ro"
 CMDLINE="$CMDLINE rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144"
-CMDLINE="$CMDLINE init=$VMF_ROOT/scripts/vm-init.sh panic=-1 preempt=full mitigations=off"
+# nokaslr: scripts/vm-cpus.py reads a hung VM's RIPs against System.map.
+CMDLINE="$CMDLINE init=$VMF_ROOT/scripts/vm-init.sh panic=-1 preempt=full mitigations=off nokaslr"
 CMDLINE="$CMDLINE vmf_root=$VMF_ROOT vmf_kernel=$BZIMAGE vmf_l2_kernel=$L2_BZIMAGE"
 # The debug kernel boots with 4-level paging: KASAN asks
 # pgtable_l5_enabled(), which reads boot_cpu_data's feature bits, whether
@@ -77,26 +78,67 @@ host_tsc=$(dmesg 2>/dev/null | sed -n \
 [ -z "$host_tsc" ] || CMDLINE="$CMDLINE tsc_early_khz=$host_tsc"
 CMDLINE="$CMDLINE $APPEND"
 
+# A hung kernel prints nothing more once its stall report is out (the CPU
+# that reported it may be stuck behind the stalled one), so the run is not
+# left to its whole budget: when the console shows a stall or lockup and
+# then stays silent for HANG_QUIET seconds, or when the budget is spent,
+# record where every vCPU is (scripts/vm-cpus.py through the monitor) and
+# stop the VM. CI keeps only what check.sh prints, not this directory.
+HANG_RE='detected stalls on CPUs|self-detected stall|soft lockup|hard LOCKUP'
+HANG_QUIET=${HANG_QUIET:-120}
+watch_vm() {
+	local start=$SECONDS deadline=$((SECONDS + TIMEOUT)) size=-1 quiet_since=$SECONDS why=
+	while sleep 2; do
+		# QEMU writes its pid file within seconds; gone after that, it ended.
+		[ -f "$RUN/qemu.pid" ] && kill -0 "$(cat "$RUN/qemu.pid")" 2>/dev/null ||
+			[ $((SECONDS - start)) -lt 30 ] || return 0
+		local now
+		now=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
+		[ "$now" = "$size" ] || { size=$now; quiet_since=$SECONDS; }
+		if [ $SECONDS -ge $deadline ]; then
+			why="timeout after $TIMEOUT s"
+		elif [ $((SECONDS - quiet_since)) -ge "$HANG_QUIET" ] &&
+		     grep -qE "$HANG_RE" "$LOG"; then
+			why="kernel stall, then no output for $HANG_QUIET s"
+		else
+			continue
+		fi
+		echo "$why" >"$RUN/hang"
+		"$VMF_ROOT/scripts/vm-cpus.py" "$RUN/monitor.sock" \
+			"$(dirname "$BZIMAGE")/../../../System.map" >"$RUN/hang-cpus.txt" 2>&1
+		kill "$(cat "$RUN/qemu.pid")" 2>/dev/null
+		return 0
+	done
+}
+
+rm -f "$RUN/hang" "$RUN/hang-cpus.txt" "$RUN/qemu.pid"
+watch_vm &
+WATCH_PID=$!
 set +e
-timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
+# The watcher stops QEMU; timeout(1) is only the last resort behind it.
+timeout -k 10 $((TIMEOUT + 120)) qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu max -smp "$SMP$TOPO" -m "$MEM" \
 	-kernel "$BZIMAGE" -append "$CMDLINE" \
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
 	-fsdev local,id=out,path="$RUN",security_model=none,multidevs=remap \
 	-device virtio-9p-pci,fsdev=out,mount_tag=vmfout \
+	-pidfile "$RUN/qemu.pid" -monitor "unix:$RUN/monitor.sock,server=on,wait=off" \
 	-nographic -no-reboot -nodefaults -serial stdio </dev/null 2>&1 |
 	if [ $QUIET = 1 ]; then cat >"$LOG"; else tee "$LOG"; fi
 QEMU_RC=${PIPESTATUS[0]}
+kill "$WATCH_PID" 2>/dev/null
+wait "$WATCH_PID" 2>/dev/null
 set -e
 
 if [ -f "$RUN/status" ]; then
 	RC=$(cat "$RUN/status")
-elif [ "$QEMU_RC" = 124 ] || [ "$QEMU_RC" = 137 ]; then
+elif [ -f "$RUN/hang" ] || [ "$QEMU_RC" = 124 ] || [ "$QEMU_RC" = 137 ]; then
+	why=$(cat "$RUN/hang" 2>/dev/null || echo "timeout after $TIMEOUT s")
 	if [ -f "$RUN/stage" ]; then
-		echo "vm: timeout after $TIMEOUT s, hung in: $(tail -n 1 "$RUN/stage")" >&2
+		echo "vm: $why, hung in: $(tail -n 1 "$RUN/stage")" >&2
 	else
-		echo "vm: timeout after $TIMEOUT s, hung in: kernel boot (init never ran)" >&2
+		echo "vm: $why, hung in: kernel boot (init never ran)" >&2
 	fi
 	RC=124
 else

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""vm-cpus.py MONITOR_SOCKET SYSTEM_MAP: where each CPU of a test VM is.
+
+Asks QEMU's human monitor for every vCPU's registers twice, a second apart,
+and prints one line per vCPU: its RIP as a symbol of the test kernel (the
+VM boots with nokaslr, so System.map's addresses are the running ones),
+whether it moved between the two samples, and whether it is halted. An
+address the map does not cover is printed raw: with an L2 running, it is
+most likely the L2's. The full register dumps follow, for the record.
+
+scripts/vm.sh runs this when a test VM hangs, before it stops the VM: a
+hung L1 under an L2 prints nothing more of its own, and CI keeps only the
+output of make check.
+"""
+
+import bisect
+import re
+import socket
+import sys
+import time
+
+
+def hmp(path, command, timeout=10.0):
+    """Run one human-monitor command, return its output."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        buf = b""
+        # The banner ends with the first prompt.
+        while not buf.endswith(b"(qemu) "):
+            chunk = s.recv(65536)
+            if not chunk:
+                return ""
+            buf += chunk
+        s.sendall(command.encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"(qemu) "):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+    text = buf.decode(errors="replace").replace("\r", "")
+    # The monitor echoes the command line first, with terminal escapes.
+    lines = text.split("\n")[1:]
+    return "\n".join(line for line in lines if line != "(qemu) ")
+
+
+def load_map(path):
+    addrs, names = [], []
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and parts[1] in "tTwW":
+                    addrs.append(int(parts[0], 16))
+                    names.append(parts[2])
+    except OSError:
+        pass
+    order = sorted(range(len(addrs)), key=addrs.__getitem__)
+    return [addrs[i] for i in order], [names[i] for i in order]
+
+
+def symbolize(rip, addrs, names):
+    i = bisect.bisect_right(addrs, rip) - 1
+    # A text symbol further than 64 KiB away is not this address's.
+    if i < 0 or rip - addrs[i] > 0x10000:
+        return f"{rip:#x} (not in the test kernel's text)"
+    return f"{names[i]}+{rip - addrs[i]:#x} ({rip:#x})"
+
+
+def parse(dump):
+    """CPU index -> (RIP, halted) from 'info registers -a'."""
+    cpus = {}
+    cpu = None
+    for line in dump.split("\n"):
+        m = re.match(r"CPU#(\d+)", line)
+        if m:
+            cpu = int(m.group(1))
+            continue
+        m = re.search(r"RIP=([0-9a-f]+)", line)
+        if m and cpu is not None:
+            halted = re.search(r"HLT=1", dump.split(f"CPU#{cpu}")[1].split("CPU#")[0])
+            cpus[cpu] = (int(m.group(1), 16), bool(halted))
+    return cpus
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: vm-cpus.py MONITOR_SOCKET SYSTEM_MAP")
+    sock, smap = sys.argv[1:]
+    addrs, names = load_map(smap)
+    try:
+        first = hmp(sock, "info registers -a")
+        time.sleep(1)
+        second = hmp(sock, "info registers -a")
+    except OSError as e:
+        print(f"the monitor did not answer: {e}")
+        return
+    a, b = parse(first), parse(second)
+    for cpu in sorted(b):
+        rip, halted = b[cpu]
+        moved = "moved" if a.get(cpu, (None,))[0] != rip else "same RIP 1 s apart"
+        state = ", halted" if halted else ""
+        print(f"CPU#{cpu}: {symbolize(rip, addrs, names)}, {moved}{state}")
+    print("--- info registers -a, second sample")
+    print(second)
+
+
+if __name__ == "__main__":
+    main()
