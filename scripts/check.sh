@@ -36,6 +36,7 @@ shape_args() {
 	smp4) echo --smp 4 ;;
 	smt) echo --smt ;;
 	nohz) echo --append nohz_full=1 ;;
+	nonpt) echo --append kvm_amd.npt=0 ;;
 	host) die "shape host runs outside the VM" ;;
 	*) die "unknown VM shape $1 in selftests/TESTS" ;;
 	esac

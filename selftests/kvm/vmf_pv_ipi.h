@@ -18,6 +18,8 @@
  * The library's stub for vector 17 (#AC) expects an error code, which an
  * interrupt does not push. IDT entry 17 therefore uses the stub of vector
  * 15 (reserved, never raised), and the handler counts vector 15 as 17.
+ *
+ * The KVM_HC_FLUSH_TLB_V2 tests (vmf_pv_tlb.h) build on the same VM.
  */
 #ifndef VMF_PV_IPI_H
 #define VMF_PV_IPI_H
@@ -40,6 +42,7 @@
 #define PV_WAIT_NS		(20 * VMF_NSEC_PER_SEC)
 #define PV_PAGE_SIZE		4096
 #define PV_APIC_ISR		0x100	/* not in the library's apic.h */
+#define PV_NOLAPIC_PAGES	1024
 
 /* Shared by the guest and the host, which reaches it through its hva. */
 struct pv_shared {
@@ -245,6 +248,8 @@ enum pv_stat {
 	PV_YIELD_SUCCESSFUL,
 	PV_IRQ_INJECTIONS,
 	PV_NMI_INJECTIONS,
+	PV_TLB_FLUSH,
+	PV_BLOCKING,
 	PV_NR_STATS
 };
 
@@ -261,6 +266,8 @@ static const char * const pv_stat_names[PV_NR_STATS] = {
 	[PV_YIELD_SUCCESSFUL]	= "directed_yield_successful",
 	[PV_IRQ_INJECTIONS]	= "irq_injections",
 	[PV_NMI_INJECTIONS]	= "nmi_injections",
+	[PV_TLB_FLUSH]		= "tlb_flush",
+	[PV_BLOCKING]		= "blocking",	/* 1 while in kvm_vcpu_block() */
 };
 
 struct pv_stats {
@@ -309,6 +316,14 @@ static inline void pv_stats_read(struct pv_stats_fd *s, struct pv_stats *st)
 
 	for (j = 0; j < PV_NR_STATS; j++)
 		read_stat_data(s->fd, &s->header, s->desc[j], &st->v[j], 1);
+}
+
+static inline uint64_t pv_stat_read(struct pv_stats_fd *s, enum pv_stat j)
+{
+	uint64_t v;
+
+	read_stat_data(s->fd, &s->header, s->desc[j], &v, 1);
+	return v;
 }
 
 static inline struct pv_stats pv_stats_delta(const struct pv_stats *a, const struct pv_stats *b)
@@ -541,8 +556,8 @@ static inline void pv_vm_free(struct pv_vm *p)
 	kvm_vm_free(p->vm);
 }
 
-/* Does KVM_GET_SUPPORTED_CPUID, asked now, report KVM_FEATURE_PV_IPI_V2? */
-static inline bool pv_supported_now(void)
+/* Does KVM_GET_SUPPORTED_CPUID, asked now, report this KVM_FEATURE_* bit? */
+static inline bool pv_feature_supported_now(unsigned int bit)
 {
 	struct kvm_cpuid2 *cpuid = allocate_kvm_cpuid2(MAX_NR_CPUID_ENTRIES);
 	bool has = false;
@@ -554,9 +569,79 @@ static inline bool pv_supported_now(void)
 	for (i = 0; i < cpuid->nent; i++)
 		if (cpuid->entries[i].function == KVM_CPUID_FEATURES &&
 		    !cpuid->entries[i].index)
-			has = cpuid->entries[i].eax & (1u << KVM_FEATURE_PV_IPI_V2);
+			has = cpuid->entries[i].eax & (1u << bit);
 	free(cpuid);
 	return has;
+}
+
+static inline bool pv_supported_now(void)
+{
+	return pv_feature_supported_now(KVM_FEATURE_PV_IPI_V2);
+}
+
+/*
+ * A kvm module parameter that a test turns off and on; the first
+ * pv_param_set() saves its value, which is put back at exit, on SIGINT and
+ * on SIGTERM. One parameter per test program.
+ */
+static const char *pv_param_path;
+static char pv_param_saved[8];
+
+static inline void pv_param_restore(void)
+{
+	if (pv_param_saved[0])
+		vmf_write_file(pv_param_path, pv_param_saved);
+}
+
+static inline void pv_param_restore_signal(int sig)
+{
+	pv_param_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Set the parameter at path to Y or N; 0 or -errno. */
+static inline int pv_param_set(const char *path, bool on)
+{
+	int ret;
+
+	if (!pv_param_saved[0]) {
+		ret = vmf_read_file(path, pv_param_saved, sizeof(pv_param_saved));
+		if (ret)
+			return ret;
+		pv_param_path = path;
+		atexit(pv_param_restore);
+		signal(SIGINT, pv_param_restore_signal);
+		signal(SIGTERM, pv_param_restore_signal);
+	}
+	TEST_ASSERT(!strcmp(path, pv_param_path), "one module parameter per test");
+	return vmf_write_file(path, on ? "Y" : "N");
+}
+
+/*
+ * A VM without KVM_CREATE_IRQCHIP, for -KVM_EOPNOTSUPP. The library's VMs
+ * all have one, so this is __vm_create() without kvm_arch_vm_post_create():
+ * memory, the ELF, ucalls, and descriptor-table pages for the vCPU's
+ * segments, left empty: the guest makes no exception, and a fault would
+ * shut it down. Add the vCPU with vm_vcpu_add().
+ */
+static inline struct kvm_vm *pv_vm_create_nolapic(void)
+{
+	struct kvm_vm *vm;
+	int i;
+
+	vm = ____vm_create(VM_SHAPE_DEFAULT);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, 0, 0, PV_NOLAPIC_PAGES, 0);
+	for (i = 0; i < NR_MEM_REGIONS; i++)
+		vm->memslots[i] = 0;
+	kvm_vm_elf_load(vm, program_invocation_name);
+	ucall_init(vm, 0);
+	vm->arch.gdt = __vm_vaddr_alloc_page(vm, MEM_REGION_DATA);
+	vm->arch.idt = __vm_vaddr_alloc_page(vm, MEM_REGION_DATA);
+	vm->arch.tss = __vm_vaddr_alloc_page(vm, MEM_REGION_DATA);
+	sync_global_to_guest(vm, host_cpu_is_intel);
+	sync_global_to_guest(vm, host_cpu_is_amd);
+	return vm;
 }
 
 #endif /* VMF_PV_IPI_H */

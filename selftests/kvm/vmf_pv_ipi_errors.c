@@ -58,7 +58,6 @@
 #define OFF_EMPTY	0x800
 #define OFF_FULL	0xc00	/* FULL_SIZE bytes */
 #define FLAGS_SPARSE	KVM_SEND_IPI_V2_SPARSE
-#define NOLAPIC_PAGES	1024
 
 static const uint32_t apic_ids[NR_VCPUS] = { 0, 1, 100 };
 static const uint64_t receiver_ids[] = { 1, 100 };
@@ -297,35 +296,10 @@ static void add_param_calls(void)
 	add_valid_sparse("pv_ipi_v2=Y again");
 }
 
-static char param_saved[8];
-
-static void param_restore(void)
-{
-	if (param_saved[0])
-		vmf_write_file(PV_PARAM, param_saved);
-}
-
-static void param_restore_signal(int sig)
-{
-	param_restore();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Set pv_ipi_v2; 0 or -errno. The first call saves it for the exit. */
+/* Set pv_ipi_v2; 0 or -errno. It is put back at exit. */
 static int param_set(bool on)
 {
-	int ret;
-
-	if (!param_saved[0]) {
-		ret = vmf_read_file(PV_PARAM, param_saved, sizeof(param_saved));
-		if (ret)
-			return ret;
-		atexit(param_restore);
-		signal(SIGINT, param_restore_signal);
-		signal(SIGTERM, param_restore_signal);
-	}
-	return vmf_write_file(PV_PARAM, on ? "Y" : "N");
+	return pv_param_set(PV_PARAM, on);
 }
 
 /* Add each receiver's share of a call or fence to what it must take. */
@@ -462,12 +436,7 @@ static void nolapic_code(void)
 	GUEST_DONE();
 }
 
-/*
- * A VM without KVM_CREATE_IRQCHIP. The library's VMs all have one, so
- * this is __vm_create() without kvm_arch_vm_post_create(): memory, the
- * ELF, ucalls, and descriptor-table pages for the vCPU's segments, left
- * empty: the guest makes no exception, and a fault would shut it down.
- */
+/* A VM without an in-kernel LAPIC (pv_vm_create_nolapic()). */
 static void test_no_lapic(void)
 {
 	static const char * const what[] = { "inline call", "sparse call", "empty sparse set" };
@@ -478,18 +447,7 @@ static void test_no_lapic(void)
 	vm_vaddr_t page;
 	int i;
 
-	vm = ____vm_create(VM_SHAPE_DEFAULT);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, 0, 0, NOLAPIC_PAGES, 0);
-	for (i = 0; i < NR_MEM_REGIONS; i++)
-		vm->memslots[i] = 0;
-	kvm_vm_elf_load(vm, program_invocation_name);
-	ucall_init(vm, 0);
-	vm->arch.gdt = __vm_vaddr_alloc_page(vm, MEM_REGION_DATA);
-	vm->arch.idt = __vm_vaddr_alloc_page(vm, MEM_REGION_DATA);
-	vm->arch.tss = __vm_vaddr_alloc_page(vm, MEM_REGION_DATA);
-	sync_global_to_guest(vm, host_cpu_is_intel);
-	sync_global_to_guest(vm, host_cpu_is_amd);
-
+	vm = pv_vm_create_nolapic();
 	page = vm_vaddr_alloc_page(vm);
 	pv_set_build(addr_gva2hva(vm, page), &self, 1);
 	memset(addr_gva2hva(vm, page + 64), 0, 32);
