@@ -190,13 +190,8 @@ unsigned long kvm_pv_flush_tlb_v2(struct kvm_vcpu *vcpu, unsigned long a0,
 	if (!lapic_in_kernel(vcpu))
 		return -KVM_EOPNOTSUPP;
 
-	if (a0 & KVM_FLUSH_TLB_V2_SPARSE) {
-		if (a3)
-			return -KVM_EINVAL;
-		ret = kvm_pv_vcpu_mask_from_guest(vcpu, &mask, a1, a2);
-	} else {
-		ret = kvm_pv_vcpu_mask_from_regs(vcpu, &mask, a1, a2, a3, op_64_bit);
-	}
+	ret = kvm_pv_vcpu_mask_from_args(vcpu, &mask, a0 & KVM_FLUSH_TLB_V2_SPARSE, a1, a2, a3,
+					 op_64_bit);
 	if (ret)
 		return ret;
 
