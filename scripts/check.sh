@@ -160,6 +160,10 @@ for group in $groups; do
 		boot_group "$group" "$run" "${reruns[@]}"
 	fi
 	splat_seen=0 told_end=0
+	# A test can run in more than one shape (kvm/vmf_pv_tlb.c in "-" and
+	# "nonpt"): its TAP line names the shape unless it is the default.
+	where=
+	[ "${group%/nested}" = - ] || where=" [${group%/nested}]"
 	for spec in "${specs[@]}"; do
 		name=${spec%%:*}
 		# A test has its result from the last boot of the group or the first.
@@ -172,13 +176,13 @@ for group in $groups; do
 			# Say once how the VM ended.
 			[ $told_end = 1 ] || console_tail "$run" "the VM ended in $name"
 			told_end=1
-			report fail "$name" "no result: the VM ended early (status $vm_rc, log $run/console.log)" "$logf"
+			report fail "$name$where" "no result: the VM ended early (status $vm_rc, log $run/console.log)" "$logf"
 			continue
 		fi
 		read -r _ result reason <<<"$line"
 		[ "$dir" = "$first" ] || reason="$reason, in a second boot"
 		[[ $reason != *"kernel splat"* ]] || splat_seen=1
-		report "$result" "$name" "$reason" "$logf"
+		report "$result" "$name$where" "$reason" "$logf"
 	done
 	# A splat outside any test (boot, shutdown) fails the run too.
 	if [ $vm_rc = 126 ] && [ $splat_seen = 0 ]; then
