@@ -91,15 +91,6 @@ static const struct inline_call inline_calls[] = {
 
 #define NR_INLINE	ARRAY_SIZE(inline_calls)
 
-/* Guest results of a stage, reported with its GUEST_SYNC_ARGS(). */
-struct result {
-	uint64_t calls;		/* hypercalls made */
-	uint64_t bad;		/* calls that returned something unexpected */
-	uint64_t bad_ret;	/* the first such return, */
-	uint64_t bad_call;	/* and its call */
-};
-
-static struct result res;
 static uint64_t again;		/* host: repeat the stage's window */
 
 /* The yield VM's spinner and sender. */
@@ -107,27 +98,12 @@ static uint64_t spins;
 static uint64_t yield_flags;	/* host: 0 or KVM_SEND_IPI_V2_YIELD */
 static uint64_t yield_ran;	/* calls across which the spinner ran */
 
-static void check_ret(uint64_t ret, uint64_t expect)
-{
-	if (ret != expect && !res.bad++) {
-		res.bad_ret = ret;
-		res.bad_call = res.calls;
-	}
-	res.calls++;
-}
-
-static void sync_stage(uint64_t stage)
-{
-	GUEST_SYNC_ARGS(stage, res.calls, res.bad, res.bad_ret, res.bad_call);
-	memset(&res, 0, sizeof(res));
-}
-
 static void send_sparse(uint64_t flags, const uint64_t *ids, int n)
 {
 	struct kvm_pv_vcpu_set *set = (void *)pv.set_gva;
 	uint64_t size = pv_set_build(set, ids, n);
 
-	check_ret(pv_send(flags | KVM_SEND_IPI_V2_SPARSE, pv.set_gpa, size, 0), n);
+	pv_check_ret(pv_send(flags | KVM_SEND_IPI_V2_SPARSE, pv.set_gpa, size, 0), n);
 }
 
 static void sender_code(uint64_t idx)
@@ -142,7 +118,7 @@ static void sender_code(uint64_t idx)
 	do {
 		for (i = 0; i < N; i++)
 			send_sparse(VEC_SPARSE + i, ids, n);
-		sync_stage(STAGE_SPARSE);
+		pv_sync_stage(STAGE_SPARSE);
 	} while (READ_ONCE(again));
 
 	do {
@@ -150,40 +126,39 @@ static void sender_code(uint64_t idx)
 		for (i = 0; i < N; i++) {
 			accepted = 0;
 			calls += pv_send_upstream(ids, n, VEC_UPSTREAM + i, &accepted);
-			check_ret(accepted, n);
+			pv_check_ret(accepted, n);
 		}
-		res.calls = calls;
-		sync_stage(STAGE_UPSTREAM);
+		pv_res.calls = calls;
+		pv_sync_stage(STAGE_UPSTREAM);
 	} while (READ_ONCE(again));
 
 	do {
 		for (i = 0; i < NR_INLINE; i++)
-			check_ret(pv_send(VEC_INLINE + i, inline_calls[i].lo, inline_calls[i].hi,
-					  inline_calls[i].base), inline_calls[i].nr);
-		sync_stage(STAGE_INLINE);
+			pv_check_ret(pv_send(VEC_INLINE + i, inline_calls[i].lo,
+					     inline_calls[i].hi, inline_calls[i].base),
+				     inline_calls[i].nr);
+		pv_sync_stage(STAGE_INLINE);
 	} while (READ_ONCE(again));
 
 	all[0] = pv.apic_id[0];
 	memcpy(&all[1], ids, n * sizeof(ids[0]));
 	send_sparse(VEC_SELF, all, n + 1);
 	pv_take_pending();
-	sync_stage(STAGE_SELF);
+	pv_sync_stage(STAGE_SELF);
 
 	send_sparse(KVM_SEND_IPI_V2_MODE_NMI, ids, n);
-	sync_stage(STAGE_NMI_SPARSE);
-	check_ret(pv_send(KVM_SEND_IPI_V2_MODE_NMI, 0x3, 0, 127), 2);
-	sync_stage(STAGE_NMI_INLINE);
+	pv_sync_stage(STAGE_NMI_SPARSE);
+	pv_check_ret(pv_send(KVM_SEND_IPI_V2_MODE_NMI, 0x3, 0, 127), 2);
+	pv_sync_stage(STAGE_NMI_INLINE);
 
 	for (i = 0; i < YIELD_HALTED_CALLS; i++)
 		send_sparse(KVM_SEND_IPI_V2_YIELD | (VEC_YIELD_HALTED + i), ids, n);
-	sync_stage(STAGE_YIELD_HALTED);
-	check_ret(pv_send(KVM_SEND_IPI_V2_YIELD | VEC_YIELD_SELF, 0x1, 0, pv.apic_id[0]), 1);
+	pv_sync_stage(STAGE_YIELD_HALTED);
+	pv_check_ret(pv_send(KVM_SEND_IPI_V2_YIELD | VEC_YIELD_SELF, 0x1, 0, pv.apic_id[0]), 1);
 	pv_take_pending();
-	sync_stage(STAGE_YIELD_SELF);
+	pv_sync_stage(STAGE_YIELD_SELF);
 
-	GUEST_SYNC_ARGS(STAGE_END, 0, 0, 0, 0);
-	pv_stop_receivers();
-	GUEST_DONE();
+	pv_sender_end(STAGE_END);
 }
 
 /* The yield VM: vCPU 1 spins, vCPU 0 sends it IPIs in phases. */
@@ -203,11 +178,11 @@ static void yield_code(uint64_t idx)
 		yield_ran = 0;
 		for (i = 0; i < YIELD_CALLS; i++) {
 			before = READ_ONCE(spins);
-			check_ret(pv_send(READ_ONCE(yield_flags) | VEC_YIELD,
-					  1ULL << pv.apic_id[1], 0, 0), 1);
+			pv_check_ret(pv_send(READ_ONCE(yield_flags) | VEC_YIELD,
+					     1ULL << pv.apic_id[1], 0, 0), 1);
 			yield_ran += READ_ONCE(spins) != before;
 		}
-		sync_stage(STAGE_END);
+		pv_sync_stage(STAGE_END);
 	}
 	GUEST_DONE();
 }
@@ -216,33 +191,6 @@ static void yield_code(uint64_t idx)
 
 static struct pv_vm vm;
 static uint64_t receiver_ids[NR_RECEIVERS];
-static struct pv_stats stats_prev;	/* the sender's, at its last ucall */
-
-/* The sender's stats since its last ucall. */
-static struct pv_stats stage_stats(struct pv_vm *p)
-{
-	struct pv_stats now, d;
-
-	pv_stats_read(&p->stats[0], &now);
-	d = pv_stats_delta(&stats_prev, &now);
-	stats_prev = now;
-	return d;
-}
-
-/* Did the stage make 'calls' hypercalls, each returning what it should? */
-static bool check_calls(const char *what, struct ucall *uc, uint64_t calls)
-{
-	if (uc->args[3]) {
-		ksft_print_msg("%s: %lu of %lu calls returned something else, the first (call %lu) %ld\n",
-			       what, uc->args[3], uc->args[2], uc->args[5], (int64_t)uc->args[4]);
-		return false;
-	}
-	if (uc->args[2] != calls) {
-		ksft_print_msg("%s: %lu hypercalls made, expected %lu\n", what, uc->args[2], calls);
-		return false;
-	}
-	return true;
-}
 
 static bool check_hypercalls(const char *what, const struct pv_stats *d, uint64_t calls)
 {
@@ -323,8 +271,8 @@ static uint64_t run_windows(int64_t stage, const char *what, uint64_t calls,
 
 	for (w = 0; w < WINDOWS; w++) {
 		pv_sender_to(&vm, &uc, stage);
-		d = stage_stats(&vm);
-		ok &= check_calls(what, &uc, calls);
+		d = pv_sender_stats(&vm);
+		ok &= pv_check_calls(what, &uc, calls);
 		ok &= check_hypercalls(what, &d, calls);
 		ksft_print_msg("%s: window %d: %lu hypercalls, %lu exits: %lu unexplained; io %lu, irq %lu, npf %lu, hlt %lu, windows %lu\n",
 			       what, w, d.v[PV_HYPERCALLS], d.v[PV_EXITS],
@@ -352,8 +300,8 @@ static struct pv_stats run_stage(int64_t stage, const char *what, uint64_t calls
 	struct ucall uc;
 
 	pv_sender_to(&vm, &uc, stage);
-	d = stage_stats(&vm);
-	*ok = check_calls(what, &uc, calls);
+	d = pv_sender_stats(&vm);
+	*ok = pv_check_calls(what, &uc, calls);
 	*ok &= check_hypercalls(what, &d, calls);
 	return d;
 }
@@ -372,7 +320,7 @@ static void test_ipis(void)
 	pv_start_receivers(&vm);
 	pv_sender_to(&vm, &uc, STAGE_READY);
 	pv_wait_ready(&vm);
-	stage_stats(&vm);
+	pv_sender_stats(&vm);
 
 	exits_v2 = run_windows(STAGE_SPARSE, "sparse", N, expect_sparse);
 
@@ -422,10 +370,7 @@ static void test_ipis(void)
 			 "YIELD, only the sender in the set: no attempt (+%lu)\n",
 			 d.v[PV_YIELD_ATTEMPTED]);
 
-	pv_sender_to(&vm, &uc, STAGE_END);
-	WRITE_ONCE(vm.hs->stop, 1);
-	TEST_ASSERT(pv_run_sender(&vm, &uc) == -1, "the sender did not finish");
-	ksft_test_result(pv_vm_finish(&vm),
+	ksft_test_result(pv_vm_end(&vm, STAGE_END),
 			 "at the end: counts exact, no IRR or ISR bit left on any vCPU\n");
 	pv_vm_free(&vm);
 }
@@ -449,9 +394,9 @@ static void yield_phase(struct pv_vm *p, uint64_t flags, struct yield_phase *ph)
 
 	WRITE_ONCE(*flags_hva, flags);
 	pv_sender_to(p, &uc, STAGE_END);
-	ph->d = stage_stats(p);
+	ph->d = pv_sender_stats(p);
 	ph->ran = *(uint64_t *)addr_gva2hva(p->vm, (vm_vaddr_t)&yield_ran);
-	ph->ok = check_calls(flags ? "YIELD" : "control", &uc, YIELD_CALLS);
+	ph->ok = pv_check_calls(flags ? "YIELD" : "control", &uc, YIELD_CALLS);
 	ksft_print_msg("%s: %d calls, directed_yield_attempted +%lu, successful +%lu, vCPU 1 ran across %lu calls\n",
 		       flags ? "YIELD  " : "control", YIELD_CALLS, ph->d.v[PV_YIELD_ATTEMPTED],
 		       ph->d.v[PV_YIELD_SUCCESSFUL], ph->ran);
@@ -483,7 +428,7 @@ static void test_yield(bool vmf)
 		TEST_ASSERT(!ret, "SCHED_VMF vm for the vCPU threads: %s", strerror(-ret));
 	}
 	pv_sender_to(&y, &uc, STAGE_READY);
-	stage_stats(&y);
+	pv_sender_stats(&y);
 
 	yield_phase(&y, 0, &ctl);
 	yield_phase(&y, KVM_SEND_IPI_V2_YIELD, &yld);

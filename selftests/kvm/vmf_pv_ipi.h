@@ -3,8 +3,9 @@
  * What the KVM_HC_SEND_IPI_V2 selftests share: a VM whose vCPUs sit at
  * chosen APIC IDs (vCPU ID = x2APIC ID), vCPU 0 the sender and the others
  * receivers; receivers that halt in x2APIC mode and count every vector and
- * every NMI they take; the sets of the sparse form; and vCPU stats read
- * while the vCPUs run.
+ * every NMI they take; the sets of the sparse form; vCPU stats read while
+ * the vCPUs run; and the sender's stages, each reporting what its calls
+ * returned, up to the end at which it stops the receivers.
  *
  * Interrupts land where the guest's C code cannot be hurt. The guest is
  * built with the red zone: an interrupt taken inside a leaf function
@@ -19,7 +20,8 @@
  * interrupt does not push. IDT entry 17 therefore uses the stub of vector
  * 15 (reserved, never raised), and the handler counts vector 15 as 17.
  *
- * The KVM_HC_FLUSH_TLB_V2 tests (vmf_pv_tlb.h) build on the same VM.
+ * The KVM_HC_FLUSH_TLB_V2 tests (vmf_pv_tlb.h) build on the same VM, and
+ * so do the error tests of both hypercalls (vmf_pv_errors.h).
  */
 #ifndef VMF_PV_IPI_H
 #define VMF_PV_IPI_H
@@ -219,17 +221,61 @@ static inline uint64_t pv_send_upstream(const uint64_t *ids, int n, uint64_t vec
 	return hypercalls;
 }
 
+/* Send vector to every receiver with the upstream hypercall; all must accept. */
+static inline void pv_upstream_to_receivers(uint64_t vector)
+{
+	uint64_t ids[PV_MAX_VCPUS], accepted = 0;
+	int n = pv_receiver_ids(ids);
+
+	pv_send_upstream(ids, n, vector, &accepted);
+	GUEST_ASSERT_EQ(accepted, n);
+}
+
 /*
  * The sender's last act: wake the receivers, which see pv.stop, with the
  * upstream hypercall, so that a test ends whatever ours does.
  */
 static inline void pv_stop_receivers(void)
 {
-	uint64_t ids[PV_MAX_VCPUS], accepted = 0;
-	int n = pv_receiver_ids(ids);
+	pv_upstream_to_receivers(PV_VEC_STOP);
+}
 
-	pv_send_upstream(ids, n, PV_VEC_STOP, &accepted);
-	GUEST_ASSERT_EQ(accepted, n);
+/* Sync at stage, where the host sets pv.stop (pv_vm_end()); stop the receivers. */
+static inline void pv_sender_end(uint64_t stage)
+{
+	GUEST_SYNC_ARGS(stage, 0, 0, 0, 0);
+	pv_stop_receivers();
+	GUEST_DONE();
+}
+
+/*
+ * What the sender's calls of a stage returned: it checks each with
+ * pv_check_ret() and reports them with pv_sync_stage(), for
+ * pv_check_calls() on the host.
+ */
+struct pv_result {
+	uint64_t calls;		/* hypercalls made */
+	uint64_t bad;		/* calls that returned something unexpected */
+	uint64_t bad_ret;	/* the first such return, */
+	uint64_t bad_call;	/* and its call */
+};
+
+static struct pv_result pv_res;
+
+static inline void pv_check_ret(uint64_t ret, uint64_t expect)
+{
+	if (ret != expect && !pv_res.bad++) {
+		pv_res.bad_ret = ret;
+		pv_res.bad_call = pv_res.calls;
+	}
+	pv_res.calls++;
+}
+
+/* Report the stage's results with its GUEST_SYNC_ARGS(), and start anew. */
+static inline void pv_sync_stage(uint64_t stage)
+{
+	GUEST_SYNC_ARGS(stage, pv_res.calls, pv_res.bad, pv_res.bad_ret, pv_res.bad_call);
+	memset(&pv_res, 0, sizeof(pv_res));
 }
 
 /* Host side. */
@@ -358,6 +404,7 @@ struct pv_vm {
 	struct pv_shared *hs;
 	/* What each vCPU must have taken, by vector, once the IPIs land. */
 	uint64_t expect[PV_MAX_VCPUS][PV_NR_VECTORS];
+	struct pv_stats sender_prev;	/* for pv_sender_stats() */
 };
 
 /* Count every vector the APIC can deliver, NMIs, and vector 17 (above). */
@@ -469,6 +516,35 @@ static inline void pv_sender_to(struct pv_vm *p, struct ucall *uc, int64_t stage
 	TEST_ASSERT(got == stage, "sender: stage %ld, expected %ld", got, stage);
 }
 
+/* The sender's stats since the last call, or since the VM was made. */
+static inline struct pv_stats pv_sender_stats(struct pv_vm *p)
+{
+	struct pv_stats now, d;
+
+	pv_stats_read(&p->stats[0], &now);
+	d = pv_stats_delta(&p->sender_prev, &now);
+	p->sender_prev = now;
+	return d;
+}
+
+/*
+ * Did the stage whose pv_sync_stage() is in uc make 'calls' hypercalls,
+ * each returning what it should? False, after saying what differs, if not.
+ */
+static inline bool pv_check_calls(const char *what, struct ucall *uc, uint64_t calls)
+{
+	if (uc->args[3]) {
+		ksft_print_msg("%s: %lu of %lu calls returned something else, the first (call %lu) %ld\n",
+			       what, uc->args[3], uc->args[2], uc->args[5], (int64_t)uc->args[4]);
+		return false;
+	}
+	if (uc->args[2] != calls) {
+		ksft_print_msg("%s: %lu hypercalls made, expected %lu\n", what, uc->args[2], calls);
+		return false;
+	}
+	return true;
+}
+
 /*
  * Wait until every vCPU has taken what p->expect says, then check that
  * it took exactly that. False, after saying what differs, if a vCPU took
@@ -547,6 +623,20 @@ static inline bool pv_vm_finish(struct pv_vm *p)
 	return ok;
 }
 
+/*
+ * Run the sender to its stage end, where it waits to stop the receivers
+ * (pv_sender_end()); let them and it finish, then pv_vm_finish().
+ */
+static inline bool pv_vm_end(struct pv_vm *p, int64_t end)
+{
+	struct ucall uc;
+
+	pv_sender_to(p, &uc, end);
+	WRITE_ONCE(p->hs->stop, 1);
+	TEST_ASSERT(pv_run_sender(p, &uc) == -1, "the sender did not finish");
+	return pv_vm_finish(p);
+}
+
 static inline void pv_vm_free(struct pv_vm *p)
 {
 	int i;
@@ -572,11 +662,6 @@ static inline bool pv_feature_supported_now(unsigned int bit)
 			has = cpuid->entries[i].eax & (1u << bit);
 	free(cpuid);
 	return has;
-}
-
-static inline bool pv_supported_now(void)
-{
-	return pv_feature_supported_now(KVM_FEATURE_PV_IPI_V2);
 }
 
 /*

@@ -118,31 +118,6 @@ struct test_data {
 
 static struct test_data td;
 
-/* The sender's results of a stage, reported with its GUEST_SYNC_ARGS(). */
-struct result {
-	uint64_t calls;
-	uint64_t bad;
-	uint64_t bad_ret;
-	uint64_t bad_call;
-};
-
-static struct result res;
-
-static void check_ret(uint64_t ret, uint64_t expect)
-{
-	if (ret != expect && !res.bad++) {
-		res.bad_ret = ret;
-		res.bad_call = res.calls;
-	}
-	res.calls++;
-}
-
-static void sync_stage(uint64_t stage)
-{
-	GUEST_SYNC_ARGS(stage, res.calls, res.bad, res.bad_ret, res.bad_call);
-	memset(&res, 0, sizeof(res));
-}
-
 /* What slot s maps under tok. */
 static uint64_t slot_expect(uint64_t tok, int s)
 {
@@ -222,12 +197,12 @@ static void iteration(const struct stage *s, uint64_t seq)
 {
 	uint64_t a[3], flags, tok, w;
 
+	for (w = 1; w < NR_VCPUS; w++)
+		WRITE_ONCE(td.exp[w], 0);
 	/*
 	 * The workers stop checking before their mappings change: pairs with
 	 * the rmb()s in worker_check().
 	 */
-	for (w = 1; w < NR_VCPUS; w++)
-		WRITE_ONCE(td.exp[w], 0);
 	wmb();
 
 	/* In its own set, the sender caches T0's translation, for the flush to drop. */
@@ -241,8 +216,8 @@ static void iteration(const struct stage *s, uint64_t seq)
 
 	if (!s->control) {
 		flags = set_args(s->targets, s->sparse, a);
-		check_ret(pv_flush(s->a0 | flags, a[0], a[1], a[2]),
-			  __builtin_popcountll(s->targets));
+		pv_check_ret(pv_flush(s->a0 | flags, a[0], a[1], a[2]),
+			     __builtin_popcountll(s->targets));
 	}
 
 	if ((s->targets & BIT_ULL(0)) &&
@@ -262,19 +237,9 @@ static void iteration(const struct stage *s, uint64_t seq)
 	GUEST_SYNC_ARGS(STAGE_WAIT, tok, s->targets, 0, 0);
 }
 
-/* Wake every worker with the upstream hypercall. */
-static void fence(void)
-{
-	uint64_t ids[PV_MAX_VCPUS], accepted = 0;
-	int n = pv_receiver_ids(ids);
-
-	pv_send_upstream(ids, n, VEC_FENCE, &accepted);
-	GUEST_ASSERT_EQ(accepted, n);
-}
-
 static void sender_code(uint64_t idx)
 {
-	uint64_t a[3], flags, st, i, k, seq = 0;
+	uint64_t a[3], a0, flags, st, i, k, seq = 0;
 
 	GUEST_ASSERT(this_cpu_has(X86_FEATURE_KVM_PV_TLB_FLUSH_V2));
 	pv_guest_init(idx);
@@ -283,34 +248,33 @@ static void sender_code(uint64_t idx)
 	for (st = 0; st < READ_ONCE(td.nr_stages); st++) {
 		for (i = 0; i < NTRY; i++)
 			iteration(&td.stages[st], ++seq);
-		sync_stage(STAGE_DONE);
+		pv_sync_stage(STAGE_DONE);
 	}
 
 	flags = set_args(ALL_WORKERS, true, a);
 	do {
 		for (i = 0; i < N; i++)
-			check_ret(pv_flush(KVM_FLUSH_TLB_V2_ALL | flags, a[0], a[1], a[2]),
-				  NR_WORKERS);
-		sync_stage(STAGE_WINDOW);
+			pv_check_ret(pv_flush(KVM_FLUSH_TLB_V2_ALL | flags, a[0], a[1], a[2]),
+				     NR_WORKERS);
+		pv_sync_stage(STAGE_WINDOW);
 	} while (READ_ONCE(td.again));
 
 	WRITE_ONCE(td.halt, 1);
 	for (i = 0; i < OVF_NTRY; i++) {
 		GUEST_SYNC_ARGS(STAGE_OVF_READY, i, 0, 0, 0);
 		pv_tlb_pair_swap(&pvt.t);
-		for (k = 0; k < OVF_CALLS; k++)
-			check_ret(pv_flush(PV_TLB_A0(pvt.t.gva[0] + (16 + k) * PG_SIZE_4K, 1, 12) |
-					   flags, a[0], a[1], a[2]), NR_WORKERS);
-		check_ret(pv_flush(PV_TLB_A0(pvt.t.gva[0], 1, 12) | flags, a[0], a[1], a[2]),
-			  NR_WORKERS);
-		sync_stage(STAGE_OVF_QUEUED);
-		fence();
+		for (k = 0; k < OVF_CALLS; k++) {
+			a0 = PV_TLB_A0(pvt.t.gva[0] + (16 + k) * PG_SIZE_4K, 1, 12);
+			pv_check_ret(pv_flush(a0 | flags, a[0], a[1], a[2]), NR_WORKERS);
+		}
+		pv_check_ret(pv_flush(PV_TLB_A0(pvt.t.gva[0], 1, 12) | flags, a[0], a[1], a[2]),
+			     NR_WORKERS);
+		pv_sync_stage(STAGE_OVF_QUEUED);
+		pv_upstream_to_receivers(VEC_FENCE);	/* wakes every worker */
 		GUEST_SYNC_ARGS(STAGE_OVF_WOKEN, i, 0, 0, 0);
 	}
 
-	GUEST_SYNC_ARGS(STAGE_END, 0, 0, 0, 0);
-	pv_stop_receivers();
-	GUEST_DONE();
+	pv_sender_end(STAGE_END);
 }
 
 /* Host side. */
@@ -359,21 +323,6 @@ static void add_stages(void)
 		  CHECK_T | CHECK_H, false);
 }
 
-/* Did the sender make 'calls' calls, each returning what it should? */
-static bool check_calls(const char *what, struct ucall *uc, uint64_t calls)
-{
-	if (uc->args[3]) {
-		ksft_print_msg("%s: %lu of %lu calls returned something else, the first (call %lu) %ld\n",
-			       what, uc->args[3], uc->args[2], uc->args[5], (int64_t)uc->args[4]);
-		return false;
-	}
-	if (uc->args[2] != calls) {
-		ksft_print_msg("%s: %lu calls made, expected %lu\n", what, uc->args[2], calls);
-		return false;
-	}
-	return true;
-}
-
 /* Wait until every target has checked its pages against tok. */
 static void wait_checked(uint64_t tok, uint64_t targets)
 {
@@ -413,7 +362,7 @@ static void run_stage(int st)
 	pv_sender_to(&vm, &uc, STAGE_DONE);
 	pv_tlb_flushes(&vm, after);
 
-	ok = check_calls(name, &uc, s->control ? 0 : NTRY);
+	ok = pv_check_calls(name, &uc, s->control ? 0 : NTRY);
 	for (w = 1; w < NR_VCPUS; w++) {
 		n = READ_ONCE(tdh->stale[w]) - stale0[w];
 		stale += n;
@@ -457,19 +406,6 @@ static void run_stage(int st)
 	}
 }
 
-/* The sender's stats since the last call. */
-static struct pv_stats sender_prev;
-
-static struct pv_stats sender_stats(void)
-{
-	struct pv_stats now, d;
-
-	pv_stats_read(&vm.stats[0], &now);
-	d = pv_stats_delta(&sender_prev, &now);
-	sender_prev = now;
-	return d;
-}
-
 static void run_windows(void)
 {
 	uint64_t least = ~0ULL;
@@ -478,11 +414,11 @@ static void run_windows(void)
 	bool ok = true;
 	int w;
 
-	sender_stats();
+	pv_sender_stats(&vm);
 	for (w = 0; w < WINDOWS; w++) {
 		pv_sender_to(&vm, &uc, STAGE_WINDOW);
-		d = sender_stats();
-		ok &= check_calls("window", &uc, N);
+		d = pv_sender_stats(&vm);
+		ok &= pv_check_calls("window", &uc, N);
 		if (d.v[PV_HYPERCALLS] != N) {
 			ksft_print_msg("window %d: the hypercalls stat moved by %lu, expected %d\n",
 				       w, d.v[PV_HYPERCALLS], N);
@@ -495,7 +431,8 @@ static void run_windows(void)
 		least = min(least, pv_exits_unexplained(&d));
 		WRITE_ONCE(tdh->again, w + 1 < WINDOWS);
 	}
-	ksft_test_result(ok, "sender: %d flushes of 5 spinning workers per window, each returned 5\n", N);
+	ksft_test_result(ok, "sender: %d flushes of 5 spinning workers per window, each returned 5\n",
+			 N);
 	ksft_test_result(ok && least == N,
 			 "sender: %d flushes, %lu exits no other stat explains (quietest of %d windows)\n",
 			 N, least, WINDOWS);
@@ -516,7 +453,7 @@ static void run_overflow(void)
 		memcpy(wakes, pvth->wakes, sizeof(wakes));
 
 		pv_sender_to(&vm, &uc, STAGE_OVF_QUEUED);
-		ok &= check_calls("overflow", &uc, OVF_CALLS + 1);
+		ok &= pv_check_calls("overflow", &uc, OVF_CALLS + 1);
 		pv_tlb_flushes(&vm, queued);
 		for (w = 1; w < NR_VCPUS; w++) {
 			if (pv_stat_read(&vm.stats[w], PV_BLOCKING) &&
@@ -593,10 +530,7 @@ int main(void)
 	run_windows();
 	run_overflow();
 
-	pv_sender_to(&vm, &uc, STAGE_END);
-	WRITE_ONCE(vm.hs->stop, 1);
-	TEST_ASSERT(pv_run_sender(&vm, &uc) == -1, "the sender did not finish");
-	ksft_test_result(pv_vm_finish(&vm),
+	ksft_test_result(pv_vm_end(&vm, STAGE_END),
 			 "at the end: every worker took each wake-up once, no IRR or ISR bit left\n");
 	pv_vm_free(&vm);
 	ksft_finished();
