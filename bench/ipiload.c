@@ -16,12 +16,8 @@
  * checks that delivery works.
  *
  * The sender marks each measured window with a hypercall from user space
- * (CPL 3): RAX 0x564d4601 with RBX = the window's number at its start,
- * RAX 0x564d4602 with RBX = the number and RCX = the calls made at its
- * end. KVM traces a hypercall (kvm:kvm_hypercall, with its number and
- * arguments) before it checks the CPL, and then fails it with -KVM_EPERM:
- * the marks show in the host's trace and cost the guest one exit each.
- * The host counts its exits and hypercalls between them (bench/pvipi.py).
+ * (bench/l2load.h), the calls made in it at its end. The host counts its
+ * exits and hypercalls between the marks (bench/pvipi.py).
  *
  * One JSON line per window on stdout: the calls, the guest's own rate
  * (CLOCK_MONOTONIC), the APIC IDs of the sender and the spinners, and how
@@ -33,24 +29,15 @@
  * hypercall (16) with valid arguments from user space. KVM must refuse it
  * with -KVM_EPERM (-1) whatever the hypercall; exits 0 if it did.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <grp.h>
 #include <linux/kvm_para.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
-#include <sched.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
-#include <cpuid.h>
 
-/* bench/pvipi.py matches these. */
-#define MARK_START	0x564d4601UL
-#define MARK_END	0x564d4602UL
+#include "l2load.h"
 
 #ifndef KVM_HC_SEND_IPI_V2
 #define KVM_HC_SEND_IPI_V2	16
@@ -65,140 +52,7 @@ static struct {
 } opt = { .sender = 0, .secs = 3, .windows = 1, .settle = 1, .marks = 1 };
 
 static int stop, running;
-static int amd;
 static pid_t spin_tid[MAX_SPIN];
-
-static void die(const char *what)
-{
-	fprintf(stderr, "ipiload: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* A KVM hypercall: VMMCALL on AMD, VMCALL on Intel; returns RAX. */
-static long hypercall(unsigned long nr, unsigned long a0, unsigned long a1,
-		      unsigned long a2, unsigned long a3)
-{
-	long ret;
-
-	if (amd)
-		asm volatile("vmmcall" : "=a"(ret)
-			     : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3) : "memory");
-	else
-		asm volatile("vmcall" : "=a"(ret)
-			     : "a"(nr), "b"(a0), "c"(a1), "d"(a2), "S"(a3) : "memory");
-	return ret;
-}
-
-/* Under KVM? Then which hypercall instruction (the L2 sees its L1's vendor). */
-static void detect(void)
-{
-	unsigned int a, b, c, d;
-	char sig[13] = { 0 };
-
-	__cpuid(0x40000000, a, b, c, d);
-	memcpy(sig, &b, 4);
-	memcpy(sig + 4, &c, 4);
-	memcpy(sig + 8, &d, 4);
-	if (strcmp(sig, "KVMKVMKVM")) {
-		fprintf(stderr, "ipiload: not a KVM guest (hypervisor signature '%s')\n", sig);
-		exit(2);
-	}
-	__cpuid(0, a, b, c, d);
-	memcpy(sig, &b, 4);
-	memcpy(sig + 4, &d, 4);
-	memcpy(sig + 8, &c, 4);
-	amd = !strcmp(sig, "AuthenticAMD") || !strcmp(sig, "HygonGenuine");
-}
-
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		die("sched_setaffinity");
-}
-
-/* The APIC ID of a CPU, from /proc/cpuinfo; -1 if not found. */
-static long apic_id(int cpu)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256];
-	int cur = -1;
-	long id = -1;
-
-	if (!f)
-		die("/proc/cpuinfo");
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "processor", 9)) {
-			cur = atoi(strchr(line, ':') + 1);
-		} else if (cur == cpu && !strncmp(line, "apicid", 6)) {
-			id = atol(strchr(line, ':') + 1);
-			break;
-		}
-	}
-	fclose(f);
-	return id;
-}
-
-/*
- * Call-function interrupts taken by each online CPU so far: the "CAL"
- * line of /proc/interrupts, one column per online CPU in order (all CPUs
- * of these guests are online).
- */
-static void cal_counts(unsigned long long *cal, int n)
-{
-	FILE *f = fopen("/proc/interrupts", "r");
-	char line[4096], *p, *end;
-	int i;
-
-	if (!f)
-		die("/proc/interrupts");
-	memset(cal, 0, n * sizeof(*cal));
-	while (fgets(line, sizeof(line), f)) {
-		p = line + strspn(line, " ");
-		if (strncmp(p, "CAL:", 4))
-			continue;
-		p += 4;
-		for (i = 0; i < n; i++, p = end) {
-			cal[i] = strtoull(p, &end, 10);
-			if (end == p)
-				break;
-		}
-		break;
-	}
-	fclose(f);
-}
-
-/*
- * How often a spinner was switched out, involuntarily: a call that finds
- * no spinner running sends no IPI.
- */
-static unsigned long long preemptions(pid_t tid)
-{
-	char path[64], line[128];
-	unsigned long long n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &n) == 1)
-			break;
-	fclose(f);
-	return n;
-}
 
 static void *spin_fn(void *arg)
 {
@@ -224,7 +78,8 @@ static void measure(int w, int ncpus)
 	double t0, t1, end;
 	int i;
 
-	cal_counts(cal0, ncpus);
+	irq_counts("CAL", cal0, ncpus);
+	/* A call that finds no spinner running sends no IPI. */
 	for (i = 0; i < opt.nspin; i++)
 		pre0[i] = preemptions(spin_tid[i]);
 	if (opt.marks)
@@ -239,7 +94,7 @@ static void measure(int w, int ncpus)
 	t1 = now();
 	if (opt.marks)
 		hypercall(MARK_END, w, calls, 0, 0);
-	cal_counts(cal1, ncpus);
+	irq_counts("CAL", cal1, ncpus);
 
 	printf("{\"ipiload\":\"%s\",", "window");
 	printf("\"window\":%d,\"calls\":%lu,\"secs\":%.6f,\"calls_per_s\":%.1f,",
@@ -275,19 +130,6 @@ static int check_eperm(void)
 	return ret == -KVM_EPERM ? 0 : 1;
 }
 
-static void parse_cpus(const char *s)
-{
-	char *end;
-
-	opt.nspin = 0;
-	while (*s && opt.nspin < MAX_SPIN) {
-		opt.spin[opt.nspin++] = strtol(s, &end, 10);
-		if (end == s)
-			break;
-		s = *end == ',' ? end + 1 : end;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -303,14 +145,14 @@ int main(int argc, char **argv)
 	pthread_t threads[MAX_SPIN];
 	int c, i, ncpus, do_eperm = 0;
 
-	parse_cpus("1,3");
+	opt.nspin = parse_list("1,3", opt.spin, MAX_SPIN);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
 			opt.sender = atoi(optarg);
 			break;
 		case 's':
-			parse_cpus(optarg);
+			opt.nspin = parse_list(optarg, opt.spin, MAX_SPIN);
 			break;
 		case 't':
 			opt.secs = atof(optarg);
@@ -332,7 +174,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	detect();
+	detect_kvm();
 	if (do_eperm)
 		return check_eperm();
 

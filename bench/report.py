@@ -10,8 +10,9 @@
 # rundelay.txt). Every figure is per window first; a policy's figure is
 # the median over its windows, and for maxima the median of the per-window
 # maxima with their range, since one maximum under TCG is noise. The
-# pv-ipi scenario has no policies: its directory holds meta.json and
-# runs.jsonl, one L2 per IPI configuration, summed by bench/pvipi.py.
+# pv-ipi and pv-tlb scenarios have no policies: their directories hold
+# meta.json and runs.jsonl, one L2 per configuration, summed by
+# bench/pvipi.py and bench/pvtlb.py.
 
 import argparse
 import datetime
@@ -35,6 +36,8 @@ SCENARIO_TITLE = {
                      "all busy and IPIing each other, beside host noise",
     "pv-ipi": "Paravirt IPIs: multicast call-function IPIs in 4-vCPU L2 guests, "
               "native APIC, 6.12's PV IPI and PV IPI v2",
+    "pv-tlb": "Paravirt TLB shootdowns: munmap() on every vCPU of an overcommitted L2 "
+              "guest, native IPIs, 6.12's PV flush and PV TLB v2",
 }
 # What vcpusim's own histogram measures in each scenario (none: hogs).
 LATENESS_TITLE = {
@@ -43,8 +46,12 @@ LATENESS_TITLE = {
     "overcommit": None,
     "l2-overcommit": "in-guest IPI round trip (membarrier)",
     "pv-ipi": None,
+    "pv-tlb": None,
 }
 PV_IPI_MODE_TITLE = {"native": "native", "upstream": "6.12 PV IPI", "v2": "PV IPI v2"}
+PV_TLB_MODE_TITLE = {"native": "native IPIs", "upstream": "6.12 PV flush", "v2": "PV TLB v2"}
+# The issue's goal for PV TLB v2: this much of 6.12's PV flush's throughput.
+PV_TLB_GOAL = 1.3
 PLOT_BINS_PER_DECADE = 10
 LONG_WAIT_TASKS = 5
 CONFIG_KEYS = ("CONFIG_LOCALVERSION", "CONFIG_JUMP_LABEL", "CONFIG_HZ",
@@ -223,11 +230,16 @@ def load_scenario(path, name):
     return {"meta": meta, "windows": windows, "policies": policies}
 
 
-def load_pv_ipi(path):
+def read_pv_runs(path):
+    """A paravirt scenario's meta.json, and runs.jsonl's L2s."""
     with open(os.path.join(path, "meta.json")) as f:
         meta = json.load(f)
     with open(os.path.join(path, "runs.jsonl")) as f:
-        runs = [json.loads(line) for line in f if line.strip()]
+        return meta, [json.loads(line) for line in f if line.strip()]
+
+
+def load_pv_ipi(path):
+    meta, runs = read_pv_runs(path)
     configs = {}
     for r in runs:
         rates = r["ipis_per_s"]
@@ -344,6 +356,181 @@ def plot_pv_ipi(outdir, sc):
     if r.returncode:
         die(f"gnuplot failed: {r.stderr}")
     return png
+
+
+def load_pv_tlb(path):
+    meta, runs = read_pv_runs(path)
+    configs = {}
+    for r in runs:
+        sizes = {}
+        for p, s in r["pages"].items():
+            sizes[p] = dict(s, ops_per_s_median=median(s["ops_per_s"]),
+                            ops_per_s_range=spread(s["ops_per_s"]))
+        configs[r["mode"]] = {"mode": r["mode"], "errors": r["errors"], "dmesg": r["dmesg"],
+                              "l2_secs": r["l2_secs"], "workload": r["workload"],
+                              "pages": sizes}
+    return {"meta": meta, "configs": configs}
+
+
+def fmt_ns(ns):
+    """Three significant digits: the buckets are powers of two."""
+    if ns >= 1000000:
+        return f"{ns / 1e6:.3g} ms"
+    if ns >= 1000:
+        return f"{ns / 1e3:.3g} us"
+    return f"{ns} ns"
+
+
+def pv_tlb_sizes(sc):
+    """[(pages, {mode: that L2's figures for those pages})], measured only."""
+    out = []
+    for p in sc["meta"]["pages"]:
+        got = {}
+        for mode, c in sc["configs"].items():
+            s = c["pages"].get(str(p))
+            if not c["errors"] and s and s.get("per_shootdown"):
+                got[mode] = s
+        out.append((p, got))
+    return out
+
+
+def pv_tlb_tables(sc):
+    meta, configs = sc["meta"], sc["configs"]
+    modes = list(meta["modes"])
+    title = PV_TLB_MODE_TITLE
+    lines = [f"### {SCENARIO_TITLE['pv-tlb']}", "",
+             f"{meta['reps']} windows of {meta['secs']:g} s per page count in each L2, one L2 "
+             f"per flush mode, on {meta['cpus']} CPUs: {meta['smp']} vCPUs per L2, so the host "
+             "preempts them, and while the sender runs, at most one target can. A thread "
+             "pinned to every vCPU loops: mmap() N pages, fill them, munmap() "
+             "(bench/tlbload.c; the page counts take the windows in turn); up to 64 pages, v2 "
+             "flushes a range, above, everything. A "
+             "shootdown is one flush_tlb_multi() call in the guest, counted there by its "
+             "tlb:tlb_flush tracepoint with the reason \"remote ipi send\", which every mode "
+             "emits once per call: one per munmap(). TLB IPIs are the moves of the \"TLB\" "
+             "line of the guest's /proc/interrupts. Exits and hypercalls are the host's "
+             "(kvm:kvm_exit, kvm:kvm_hypercall) between the workload's marks, all vCPUs (each "
+             "is a sender and a target), per shootdown; v2 kicks are the targets that were in "
+             "guest mode when a KVM_HC_FLUSH_TLB_V2 queued their flush "
+             "(kvm:kvm_pv_flush_tlb_v2), each an exit; 6.12 deferred flushes are its "
+             "preempted targets' whole-TLB flushes on their next entry (kvm:kvm_pv_tlb_flush). "
+             "IPIs go by PV IPI v2 (KVM_HC_SEND_IPI_V2) in every mode. Ops/s are over the "
+             "guest's time, the median of the windows [range]; munmap() times are the "
+             "sender's wait, bucket floors in microseconds over all windows and threads.", ""]
+    restarts = meta.get("l2_restarts") or []
+    if restarts:
+        lines += ["L2s booted again after a failure: "
+                  + "; ".join(f"{r['config']} ({'; '.join(r['errors'])})" for r in restarts)
+                  + ".", ""]
+    lines += ["| pages | flush | ops/s | / 6.12 PV | shootdowns / op | TLB IPIs / shootdown | "
+              "exits / shootdown | the most frequent | KVM_HC_FLUSH_TLB_V2 | "
+              "KVM_HC_SEND_IPI_V2 | KVM_HC_SCHED_YIELD | v2 kicks | 6.12 deferred flushes | "
+              "munmap p50 | p99 |",
+              "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | "
+              "---: | ---: | ---: | ---: |"]
+    goal = []
+    for p, got in pv_tlb_sizes(sc):
+        base = got.get("upstream", {}).get("ops_per_s_median")
+        for mode in modes:
+            s = got.get(mode)
+            if not s:
+                c = configs.get(mode)
+                why = "; ".join(c["errors"]) if c and c["errors"] else "not run"
+                lines.append(f"| {p} | {title.get(mode, mode)} | - | {why} |" + " - |" * 11)
+                continue
+            ps, r = s["per_shootdown"], s["ops_per_s_range"]
+            top = ", ".join(f"{k} {v:.1f}" for k, v in list(ps["exits_by_reason"].items())[:3])
+            p50, p99 = (percentile({int(b): n for b, n in s["munmap_ns"].items()}, q)
+                        for q in (0.5, 0.99))
+            lines.append(
+                f"| {p} | {title.get(mode, mode)} | {fmt(s['ops_per_s_median'])} "
+                f"[{r[0]:.0f}-{r[1]:.0f}] | {ratio(s['ops_per_s_median'], base)} | "
+                f"{fmt(1 / ps['ops'], 2)} | {fmt(ps['tlb_irqs'], 2)} | {fmt(ps['exits'], 1)} | "
+                f"{top} | {fmt(ps['flush_tlb_v2'], 2)} | {fmt(ps['send_ipi_v2'], 2)} | "
+                f"{fmt(ps['sched_yield'], 2)} | {fmt(ps['v2_kicked'], 2)} | "
+                f"{fmt(ps['steal_flushes'], 2)} | {fmt(p50 and p50 / 1000, 1)} | "
+                f"{fmt(p99 and p99 / 1000, 1)} |")
+        v2 = got.get("v2")
+        if v2 and base:
+            r = v2["ops_per_s_median"] / base
+            goal.append(f"{p} pages: {r:.2f}x ({'meets' if r >= PV_TLB_GOAL else 'misses'} the "
+                        f"goal), with {v2['tlb_irqs']} guest TLB IPIs in "
+                        f"{v2['shootdowns']} shootdowns")
+    if goal:
+        lines += ["", f"PV TLB v2 against 6.12's PV flush, ops/s (the goal is "
+                  f"{PV_TLB_GOAL:g}x with no guest TLB IPI): " + "; ".join(goal) + "."]
+    # The sender's wait, as text: one column per page count and mode.
+    cols = [(p, m, s) for p, got in pv_tlb_sizes(sc) for m, s in got.items()]
+    hists = [{int(b): n for b, n in s["munmap_ns"].items()} for _, _, s in cols]
+    buckets = sorted({b for h in hists for b in h})
+    if buckets:
+        lines += ["", "munmap() time (the sender's wait), % of the calls per power-of-two "
+                  "bucket:", "",
+                  "| munmap() time | " + " | ".join(f"{p} pages, {title.get(m, m)}"
+                                                   for p, m, _ in cols) + " |",
+                  "| --- |" + " ---: |" * len(cols)]
+        for b in range(min(buckets).bit_length() - 1, max(buckets).bit_length()):
+            cells = []
+            for h in hists:
+                total = sum(h.values())
+                n = h.get(1 << b, 0)
+                cells.append(f"{100 * n / total:.1f}" if n else "")
+            lines.append(f"| {fmt_ns(1 << b)} - {fmt_ns(2 << b)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def plot_pv_tlb(outdir, sc):
+    """Ops/s bars by page count, one bar per mode; and per page count, the
+    distribution of munmap() times, one line per mode."""
+    meta = sc["meta"]
+    png = "pv-tlb.png"
+    modes = list(meta["modes"])
+    sizes = pv_tlb_sizes(sc)
+    dats = []
+    bars = os.path.join(outdir, ".pv-tlb-ops.dat")
+    with open(bars, "w") as f:
+        f.write("# pages " + " ".join(modes) + "\n")
+        for p, got in sizes:
+            f.write(f"{p} " + " ".join(f"{got[m]['ops_per_s_median']:.3f}" if m in got else "?"
+                                       for m in modes) + "\n")
+    dats.append(bars)
+    script = ["set terminal png size 1200,420 noenhanced", "set datafile missing '?'",
+              f"set output '{os.path.join(outdir, png)}'", "set key below", "set grid",
+              f"set multiplot layout 1,{1 + len(sizes)}",
+              "set style data histograms", "set style histogram clustered gap 1",
+              "set style fill solid 0.8 border -1", "set yrange [0:*]",
+              f"set xrange [-0.5:{len(sizes) - 0.5}]", "set title 'munmap() calls per second'",
+              "plot " + ", ".join(f"'{bars}' using {j + 2}" + (":xtic(1)" if j == 0 else "")
+                                  + f" title '{PV_TLB_MODE_TITLE.get(m, m)}'"
+                                  for j, m in enumerate(modes)),
+              "unset style", "set style data steps", "set style fill empty", "set logscale x",
+              "set autoscale x", "set yrange [0:*]", "set xlabel 'microseconds'",
+              "set ylabel 'fraction of munmap() calls'"]
+    for p, got in sizes:
+        plots = []
+        for m, s in got.items():
+            h = {int(b): n for b, n in s["munmap_ns"].items()}
+            total = sum(h.values())
+            dat = os.path.join(outdir, f".pv-tlb-{p}-{m}.dat")
+            with open(dat, "w") as f:
+                for b in range(min(h).bit_length() - 1, max(h).bit_length() + 1):
+                    f.write(f"{(1 << b) / 1000:.3f} {h.get(1 << b, 0) / total}\n")
+            dats.append(dat)
+            plots.append(f"'{dat}' using 1:2 lw 2 title '{PV_TLB_MODE_TITLE.get(m, m)}'")
+        script += [f"set title 'munmap() time, {p} pages'",
+                   "plot " + (", ".join(plots) if plots else "NaN notitle")]
+    script.append("unset multiplot")
+    r = subprocess.run(["gnuplot"], input="\n".join(script), text=True, stderr=subprocess.PIPE)
+    for d in dats:
+        os.unlink(d)
+    if r.returncode:
+        die(f"gnuplot failed: {r.stderr}")
+    return png
+
+
+# Each paravirt scenario's loader, tables and plot.
+PV_SCENARIOS = {"pv-ipi": (load_pv_ipi, pv_ipi_tables, plot_pv_ipi),
+                "pv-tlb": (load_pv_tlb, pv_tlb_tables, plot_pv_tlb)}
 
 
 # --- Output -------------------------------------------------------------
@@ -523,9 +710,9 @@ def main():
     scenarios = {}
     for name in SCENARIO_TITLE:
         path = os.path.join(args.dir, name)
-        if name == "pv-ipi":
+        if name in PV_SCENARIOS:
             if os.path.exists(os.path.join(path, "runs.jsonl")):
-                scenarios[name] = load_pv_ipi(path)
+                scenarios[name] = PV_SCENARIOS[name][0](path)
         elif os.path.exists(os.path.join(path, "windows.jsonl")):
             scenarios[name] = load_scenario(path, name)
     if not scenarios:
@@ -552,10 +739,10 @@ def main():
           "interleaved; `results.json` has each policy's RT-throttling and "
           "fair-server settings.", ""]
     for name, sc in scenarios.items():
-        if name == "pv-ipi":
-            md += pv_ipi_tables(sc)
+        if name in PV_SCENARIOS:
+            md += PV_SCENARIOS[name][1](sc)
             if not args.no_plots and shutil.which("gnuplot"):
-                png = plot_pv_ipi(args.dir, sc)
+                png = PV_SCENARIOS[name][2](args.dir, sc)
                 md += ["", f"![{name}]({png})", ""]
             continue
         md += scenario_tables(name, sc)

@@ -21,10 +21,14 @@
 #               x2APIC, 6.12's PV IPI, PV IPI v2), each in an L2 with
 #               dense and with sparse APIC IDs, one L2 after the other
 #               (bench/pvipi.py); --reps windows of --secs in each L2
+#   pv-tlb      no policies and no noise: the guest's remote TLB flush
+#               (native IPIs, 6.12's PV flush, PV TLB v2), each in an
+#               overcommitted L2, one after the other (bench/pvtlb.py);
+#               --reps windows of --secs of each page count in each L2
 #
 # Writes DIR/meta.json (kernel, command, settings of every policy),
 # DIR/windows.jsonl (one line per measured window) and DIR/rundelay.txt
-# (bench/rundelay.bt's maps); pv-ipi writes DIR/meta.json and
+# (bench/rundelay.bt's maps); pv-ipi and pv-tlb write DIR/meta.json and
 # DIR/runs.jsonl (one line per L2). bench/report.py turns them into tables.
 
 import argparse
@@ -65,6 +69,7 @@ def load_vmfctl():
 vmfctl = load_vmfctl()
 sys.path.insert(0, HERE)
 import pvipi  # noqa: E402
+import pvtlb  # noqa: E402
 
 
 def die(msg):
@@ -421,7 +426,7 @@ def check_marks(path, n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario", choices=("synthetic", "l2", "overcommit", "l2-overcommit",
-                                         "pv-ipi"))
+                                         "pv-ipi", "pv-tlb"))
     ap.add_argument("--out", required=True)
     ap.add_argument("--bin", required=True, help="where vcpusim was built")
     ap.add_argument("--reps", type=int, default=5)
@@ -429,8 +434,8 @@ def main():
     ap.add_argument("--settle", type=float, default=1)
     ap.add_argument("--policies", default=",".join(POLICIES))
     args = ap.parse_args()
-    if args.scenario == "pv-ipi":
-        pv_ipi(args)
+    if args.scenario in PV_SCENARIOS:
+        PV_SCENARIOS[args.scenario](args)
         return
     policies = args.policies.split(",")
     for p in policies:
@@ -491,20 +496,18 @@ def main():
 
 # An L2 that fails after its command started (l2.sh retries only boots
 # that never got there) is booted once more.
-PV_IPI_TRIES = 2
+PV_L2_TRIES = 2
 
 
-def pv_ipi(args):
-    """The pv-ipi scenario: one L2 per configuration, in the order of
-    bench/pvipi.py's LAYOUTS and MODES. A configuration whose L2 failed
-    twice is reported without figures; the scenario fails only if none
-    was measured."""
+def pv_l2(args, meta, configs, describe):
+    """A paravirt scenario: one L2 per configuration, configs being (name,
+    run) pairs in order, run() booting the L2 and returning its result. A
+    configuration whose L2 failed twice is reported without figures; the
+    scenario fails only if none was measured."""
     os.makedirs(args.out, exist_ok=True)
-    meta = {"scenario": "pv-ipi", "kernel": os.uname().release,
-            "cmdline": read("/proc/cmdline"), "cpus": os.cpu_count(),
-            "reps": args.reps, "secs": args.secs, "sender": pvipi.SENDER,
-            "layouts": {k: pvipi.LAYOUTS[k] for k in pvipi.BENCH_LAYOUTS}, "modes": pvipi.MODES,
-            "l2_restarts": []}
+    meta.update({"kernel": os.uname().release, "cmdline": read("/proc/cmdline"),
+                 "cpus": os.cpu_count(), "reps": args.reps, "secs": args.secs,
+                 "l2_restarts": []})
 
     def save_meta():
         # After every L2: a run that the test VM does not survive keeps
@@ -515,28 +518,56 @@ def pv_ipi(args):
     measured = 0
     save_meta()
     with open(os.path.join(args.out, "runs.jsonl"), "w") as runs:
-        for layout in pvipi.BENCH_LAYOUTS:
-            for mode in pvipi.MODES:
-                for attempt in range(1, PV_IPI_TRIES + 1):
-                    res = pvipi.run(layout, mode, args.bin, args.out, secs=args.secs,
-                                    windows=args.reps, settle=max(args.settle, 2))
-                    print(pvipi.describe(res), flush=True)
-                    if not res["errors"]:
-                        break
-                    meta["l2_restarts"].append({"config": f"{layout}-{mode}",
-                                                "attempt": attempt, "errors": res["errors"]})
-                    # Keep the failed L2's files for the report's reader.
-                    for f in os.listdir(args.out):
-                        if f.startswith(f"{layout}-{mode}.") or f.startswith(f"{layout}-{mode}-"):
-                            if ".failed" not in f:
-                                os.rename(os.path.join(args.out, f),
-                                          os.path.join(args.out, f"{f}.failed{attempt}"))
-                measured += not res["errors"]
-                runs.write(json.dumps(res) + "\n")
-                runs.flush()
-                save_meta()
+        for config, run in configs:
+            for attempt in range(1, PV_L2_TRIES + 1):
+                res = run()
+                print(describe(res), flush=True)
+                if not res["errors"]:
+                    break
+                meta["l2_restarts"].append({"config": config, "attempt": attempt,
+                                            "errors": res["errors"]})
+                # Keep the failed L2's files for the report's reader.
+                for f in os.listdir(args.out):
+                    if f.startswith(f"{config}.") or f.startswith(f"{config}-"):
+                        if ".failed" not in f:
+                            os.rename(os.path.join(args.out, f),
+                                      os.path.join(args.out, f"{f}.failed{attempt}"))
+            measured += not res["errors"]
+            runs.write(json.dumps(res) + "\n")
+            runs.flush()
+            save_meta()
     if not measured:
-        die("no pv-ipi configuration was measured")
+        die(f"no {meta['scenario']} configuration was measured")
+
+
+def pv_ipi(args):
+    """The pv-ipi scenario, in the order of bench/pvipi.py's LAYOUTS and
+    MODES."""
+    meta = {"scenario": "pv-ipi", "sender": pvipi.SENDER,
+            "layouts": {k: pvipi.LAYOUTS[k] for k in pvipi.BENCH_LAYOUTS},
+            "modes": pvipi.MODES}
+    configs = [(f"{layout}-{mode}",
+                lambda layout=layout, mode=mode: pvipi.run(
+                    layout, mode, args.bin, args.out, secs=args.secs, windows=args.reps,
+                    settle=max(args.settle, 2)))
+               for layout in pvipi.BENCH_LAYOUTS for mode in pvipi.MODES]
+    pv_l2(args, meta, configs, pvipi.describe)
+
+
+def pv_tlb(args):
+    """The pv-tlb scenario: one L2 per mode of bench/pvtlb.py's
+    BENCH_MODES, each with --reps windows of every page count of
+    BENCH_PAGES, taken in turn."""
+    meta = {"scenario": "pv-tlb", "smp": pvtlb.SMP, "pages": pvtlb.BENCH_PAGES,
+            "modes": {m: pvtlb.MODES[m] for m in pvtlb.BENCH_MODES}}
+    configs = [(mode, lambda mode=mode: pvtlb.run(
+                    mode, args.bin, args.out, secs=args.secs, windows=args.reps,
+                    settle=max(args.settle, 2), pages=pvtlb.BENCH_PAGES))
+               for mode in pvtlb.BENCH_MODES]
+    pv_l2(args, meta, configs, pvtlb.describe)
+
+
+PV_SCENARIOS = {"pv-ipi": pv_ipi, "pv-tlb": pv_tlb}
 
 
 # Under QEMU's TCG, nested SVM sometimes resets an L2 guest with no message

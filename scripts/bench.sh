@@ -4,19 +4,22 @@
 # make bench: the latency-jitter benchmarks, and the paravirt one. Builds
 # the kernel and the bench programs, then boots the test VM once per
 # scenario; inside it, bench/scenario.py measures EEVDF, SCHED_FIFO and VMF
-# interleaved on the same vCPUs, or (pv-ipi) the guest's IPI paths in one
-# L2 each. bench/report.py then writes results.json, report.md and the
-# PNG plots to out/bench/<date>/ (out/bench/latest points at the newest).
+# interleaved on the same vCPUs, or (pv-ipi, pv-tlb) the guest's IPI paths
+# or TLB flushes in one L2 each. bench/report.py then writes results.json,
+# report.md and the PNG plots to out/bench/<date>/ (out/bench/latest points
+# at the newest).
 #
 #   QUICK=1         2 repetitions of 3 s instead of 5 of 10 s
 #   SCENARIOS=...   a comma-separated subset of synthetic,l2,overcommit,
-#                   l2-overcommit,pv-ipi (default: all but l2-overcommit
-#                   and pv-ipi)
+#                   l2-overcommit,pv-ipi,pv-tlb (default: all but
+#                   l2-overcommit, pv-ipi and pv-tlb)
 #   REPS=, SECS=    override the repetitions and the window length (pv-ipi:
-#                   the windows in each L2)
+#                   the windows in each L2; pv-tlb: those of each page
+#                   count in each L2)
 #
 # l2-overcommit and pv-ipi run only when asked for: both boot 4-vCPU L2s
 # on the 2-CPU test VM, whose boots under TCG took 60 to over 120 s.
+# pv-tlb too: three L2s of 3 vCPUs, each with 2 REPS windows of SECS.
 # Of l2-overcommit: its 4-vCPU L2 on the 2-CPU test
 # VM is where nested SVM under TCG breaks down: of three runs, one
 # finished; once the L2 did not boot again after a reset, and once the
@@ -46,15 +49,18 @@ for sc in ${SCENARIOS//,/ }; do
 	case $sc in
 	synthetic | overcommit) boot=120 ;;
 	l2 | l2-overcommit) boot=900 ;;
-	pv-ipi) ;;
+	pv-ipi | pv-tlb) ;;
 	*) die "unknown scenario $sc" ;;
 	esac
-	if [ "$sc" = pv-ipi ]; then
-		# Six L2s: a boot (30-70 s, l2.sh tries up to 3 of 120 s), the
-		# windows and reading the trace each, and half of that again for
-		# the L2s that must be booted again.
-		budget=$(awk -v r="$REPS" -v s="$SECS" \
-			'BEGIN { printf "%d", 120 + 6 * (240 + r * (s + 10)) * 1.5 }')
+	if [ "$sc" = pv-ipi ] || [ "$sc" = pv-tlb ]; then
+		# Six L2s (pv-tlb: three, with twice the windows): a boot (30-70
+		# s, l2.sh tries up to 3 of 120 s), the windows and reading the
+		# trace each, and half of that again for the L2s that must be
+		# booted again.
+		l2s=6 wins=$REPS
+		[ "$sc" = pv-ipi ] || l2s=3 wins=$((2 * REPS))
+		budget=$(awk -v n="$l2s" -v r="$wins" -v s="$SECS" \
+			'BEGIN { printf "%d", 120 + n * (240 + r * (s + 10)) * 1.5 }')
 	else
 		# Three policies, a window and its settling each, plus noise overrun.
 		budget=$(awk -v r="$REPS" -v s="$SECS" -v b="$boot" \

@@ -23,11 +23,12 @@ mkdir -p "$dest"
 built=0
 
 # build_c SRC BIN [GCC FLAGS...]: build BIN unless it is newer than SRC,
-# the uapi headers and selftests/lib.
+# the uapi headers, the headers in SRC's directory and selftests/lib.
 build_c() {
 	local src=$1 bin=$2
 	shift 2
-	local deps=("$src" "$KBUILD/usr/include/linux/sched.h" $(ls "$VMF_ROOT"/selftests/lib/*.h 2>/dev/null))
+	local deps=("$src" "$KBUILD/usr/include/linux/sched.h" $(ls "$VMF_ROOT"/selftests/lib/*.h \
+		"$(dirname "$src")"/*.h 2>/dev/null))
 
 	mkdir -p "$(dirname "$bin")"
 	if [ -x "$bin" ] && [ -z "$(find "${deps[@]}" -newer "$bin")" ]; then

@@ -26,20 +26,8 @@
 #   make vm TIMEOUT=3000 CMD='L2_PV_IPI_LAYOUTS="dense sparse" \
 #       L2_BOOT_TIMEOUT=400 sh selftests/vmf/l2_pv_ipi.sh'
 
-[ -c /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 4; }
-param=/sys/module/kvm/parameters/pv_ipi_v2
-[ -e $param ] || { echo "SKIP: kernel without PV IPI v2 (no $param)"; exit 4; }
-[ -d /sys/kernel/tracing/instances ] || { echo "SKIP: no tracefs"; exit 4; }
-bin=$VMF_ROOT/out/bench-bin
-[ -x "$bin/ipiload.static" ] || { echo "FAIL: $bin/ipiload.static is not built"; exit 1; }
-if [ "$(cat $param)" != Y ]; then
-	echo "FAIL: $param is $(cat $param), not its default Y"
-	exit 1
-fi
-
-out=${VMF_OUT:-/tmp}/l2_pv_ipi
-rm -rf "$out"
-mkdir -p "$out"
+. "$VMF_ROOT/selftests/lib/l2_pv.sh"
+l2_pv_setup pv_ipi_v2 "PV IPI v2" ipiload l2_pv_ipi
 fail=0
 layouts=${L2_PV_IPI_LAYOUTS:-sparse3}
 for layout in $layouts; do
@@ -53,29 +41,20 @@ for layout in $layouts; do
 done
 
 python3 - "$out" "$fail" $layouts <<'EOF'
-import json, os, sys
+import os, sys
+
+sys.path.insert(0, os.path.join(os.environ["VMF_ROOT"], "bench"))
+from pvl2 import Verdict, dmesg_has
 
 out, failed_runs, layouts = sys.argv[1], sys.argv[2] == "1", sys.argv[3:]
 V2 = [f"{l}-v2" for l in layouts]
 UPSTREAM = [f"{l}-upstream" for l in layouts]
 SPARSE = [l for l in layouts if l.startswith("sparse")]
-errors = []
-def check(ok, what):
-    print(("ok: " if ok else "FAIL: ") + what)
-    if not ok:
-        errors.append(what)
+verdict = Verdict()
+check = verdict.check
 
-res = {}
-for name in V2 + UPSTREAM:
-    try:
-        with open(os.path.join(out, name + ".json")) as f:
-            res[name] = json.load(f)
-    except OSError:
-        check(False, f"{name}: no result")
-        continue
-    r = res[name]
-    check(not r["errors"], f"{name}: the L2 ran the workload and the trace holds its window"
-          + "".join(f"; {e}" for e in r["errors"]))
+res = verdict.load(out, V2 + UPSTREAM)
+for name, r in res.items():
     for w in r["windows"]:
         g = w["guest"]
         # Every call-function IPI that KVM delivered, the target handled
@@ -96,7 +75,7 @@ def num(v):
     return "none" if v is None else f"{v:.2f}"
 
 def dmesg(name, text):
-    return any(text in line for line in res.get(name, {}).get("dmesg", []))
+    return dmesg_has(res.get(name), text)
 
 print("per multicast call-function IPI:")
 for name, r in res.items():
@@ -176,5 +155,5 @@ for name in V2:
     rec = [g for g in res.get(name, {}).get("guest_records", []) if g["ipiload"] == "eperm"]
     check(len(rec) == 1 and rec[0]["uid"] != 0 and rec[0]["ret"] == -1,
           f"{name}: KVM_HC_SEND_IPI_V2 from user space (uid 65534) returns -KVM_EPERM: {rec}")
-sys.exit(1 if errors or failed_runs else 0)
+verdict.exit(failed_runs)
 EOF
