@@ -56,6 +56,17 @@ for spec in "$@"; do
 				echo "$t: $(cut -d' ' -f1-3,39 "$t/stat" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null)"
 				grep -E "^(policy|prio|vmf\.)" "$t/sched" 2>/dev/null | tr -s ' ' | tr '\n' ';'
 				echo
+				sed 's/^/    /' "$t/stack" 2>/dev/null
+			done
+			# A KVM test's vCPUs: still exiting (the guest runs) or not.
+			for f in exits hypercalls halt_exits; do
+				for d in /sys/kernel/debug/kvm/*/vcpu*; do
+					[ -r "$d/$f" ] && echo "$d/$f: $(cat "$d/$f")"
+				done
+			done
+			sleep 1
+			for d in /sys/kernel/debug/kvm/*/vcpu*; do
+				[ -r "$d/exits" ] && echo "$d/exits 1 s later: $(cat "$d/exits")"
 			done
 			echo "--- /sys/kernel/debug/sched/debug:"
 			cat /sys/kernel/debug/sched/debug

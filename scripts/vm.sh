@@ -8,6 +8,10 @@
 #   --smp N | --smt       CPUs (default 2); --smt gives 2 SMT siblings
 #   --mem MB              memory (default 4096)
 #   --timeout S           bound on the whole run (default 600)
+#   --accel kvm|tcg|auto  QEMU's accelerator (default auto, or VMF_ACCEL):
+#                         KVM when /dev/kvm can create a VM and the test
+#                         kernel can run KVM on the CPU that KVM gives it,
+#                         else TCG
 #   --append "..."        extra kernel command-line words
 #   --kernel BZIMAGE      boot this kernel instead of the built one, as L1
 #                         and L2 (for comparisons with a stock kernel)
@@ -20,13 +24,14 @@
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
-SMP=2 MEM=4096 TIMEOUT=600 APPEND="" QUIET=0 TOPO=""
+SMP=2 MEM=4096 TIMEOUT=600 APPEND="" QUIET=0 TOPO="" ACCEL=${VMF_ACCEL:-auto}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smp) SMP=$2; shift 2 ;;
 	--smt) TOPO=",sockets=1,cores=1,threads=2"; SMP=2; shift ;;
 	--mem) MEM=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
+	--accel) ACCEL=$2; shift 2 ;;
 	--append) APPEND="$APPEND $2"; shift 2 ;;
 	--quiet) QUIET=1; shift ;;
 	--kernel) BZIMAGE=$(realpath "$2"); L2_BZIMAGE=$BZIMAGE; shift 2 ;;
@@ -37,11 +42,35 @@ done
 [ $# -gt 0 ] || die "usage: vm.sh [options] -- CMD..."
 [ -f "$BZIMAGE" ] || die "no kernel at $BZIMAGE; run 'make kernel' first"
 
+# KVM when /dev/kvm can create a VM: a node without hardware behind it, or
+# without permission, cannot. With -cpu max the test VM then gets the host
+# CPU's own virtualization, which its KVM must drive for the nested tests:
+# SVM always (kvm_amd), VMX only if the test kernel has KVM_INTEL.
+kvm_usable() {
+	python3 - 2>/dev/null <<-'EOF' || return 1
+	import fcntl, os
+	fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+	assert fcntl.ioctl(fd, 0xAE00) == 12    # KVM_GET_API_VERSION
+	os.close(fcntl.ioctl(fd, 0xAE01, 0))    # KVM_CREATE_VM
+	EOF
+	grep -qw svm /proc/cpuinfo ||
+		grep -q '^CONFIG_KVM_INTEL=y' "$(dirname "$BZIMAGE")/../../../.config" 2>/dev/null
+}
+case $ACCEL in
+auto) if kvm_usable; then ACCEL=kvm; else ACCEL=tcg; fi ;;
+kvm) kvm_usable || die "--accel kvm: /dev/kvm cannot create a VM here, or the test kernel cannot run KVM on this CPU" ;;
+tcg) ;;
+*) die "--accel takes kvm, tcg or auto, not '$ACCEL'" ;;
+esac
+QEMU_ACCEL=tcg,thread=multi
+[ "$ACCEL" = tcg ] || QEMU_ACCEL=kvm
+
 # VM_RUN names the run directory for callers that read it afterwards:
 # out/vm/last may already point at another run by then.
 RUN=${VM_RUN:-$OUT/vm/$(date +%Y%m%d-%H%M%S)-$$}
 mkdir -p "$RUN"
 ln -sfn "$RUN" "$OUT/vm/last"
+echo "$ACCEL" >"$RUN/accel"
 # One argument is a command line for the VM's shell, as make vm passes it;
 # several are one command and its arguments, quoted here for that shell.
 if [ $# -eq 1 ]; then
@@ -117,7 +146,7 @@ WATCH_PID=$!
 set +e
 # The watcher stops QEMU; timeout(1) is only the last resort behind it.
 timeout -k 10 $((TIMEOUT + 120)) qemu-system-x86_64 \
-	-accel tcg,thread=multi -cpu max -smp "$SMP$TOPO" -m "$MEM" \
+	-accel "$QEMU_ACCEL" -cpu max -smp "$SMP$TOPO" -m "$MEM" \
 	-kernel "$BZIMAGE" -append "$CMDLINE" \
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
