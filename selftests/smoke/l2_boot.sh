@@ -6,7 +6,7 @@
 # features it enabled.
 
 out=$("$VMF_ROOT/scripts/l2.sh" --timeout 300 -- \
-	'echo "release $(uname -r)"; dmesg | grep -E "kvm-clock: Using|pv remote TLB|PV sched yield|PV IPIs|PV spinlocks"')
+	'echo "release $(uname -r)"; dmesg | grep -E "kvm-clock: Using|pv remote TLB|PV TLB flush|PV sched yield|PV IPIs|PV spinlocks"')
 rc=$?
 echo "$out"
 if [ $rc != 0 ]; then
@@ -26,9 +26,10 @@ want() {
 l2_release=$(cat "$(dirname "${VMF_L2_KERNEL:-$VMF_KERNEL}")/../../../kernelrelease")
 want "the kernel release that was built ($l2_release)" "^release $l2_release\$"
 want "kvm-clock" "kvm-clock: Using"
-want "PV TLB flush" "KVM setup pv remote TLB flush"
-# l2.sh passes the KVM feature bits QEMU has no name for: PV IPI v2
-# replaces upstream's PV IPIs and its call-function yield.
+# l2.sh passes the KVM feature bits QEMU has no name for: PV TLB flush
+# v2 replaces upstream's PV flush, and PV IPI v2 upstream's PV IPIs and
+# its call-function yield.
+want "PV TLB flush v2" "KVM setup PV TLB flush v2\$"
 want "PV IPIs v2" "KVM setup PV IPIs v2\$"
 want "PV IPIs v2 for call-function IPIs, with directed yield" \
 	"KVM setup PV IPIs v2 for call-function IPIs, with directed yield"
