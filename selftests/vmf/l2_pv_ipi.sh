@@ -145,10 +145,16 @@ for layout in SPARSE:
     old = pc(f"{layout}-upstream", "send_ipi")
     check(old is not None and old > 1.5,
           f"{layout}-upstream: KVM_HC_SEND_IPI per multicast IPI {num(old)} > 1.5")
+# The call-function path: its IPIs are the v2 calls with the yield flag;
+# with any upstream IPI or yield hypercall, one per IPI. Single-target
+# IPIs of an xAPIC guest (reschedule, call-function-single) take v2 too,
+# without the flag, and come with the guest's own activity, not with
+# the workload: 0.00-0.10 per multicast IPI between runs here.
 for name in V2:
-    ipi = pc(name, "pv_hypercalls")
-    check(ipi is not None and 0.95 <= ipi <= 1.05,
-          f"{name}: hypercalls per multicast IPI {num(ipi)} is 1 (0.95-1.05)")
+    ipi = sum(pc(name, k) or 0 for k in ("send_ipi_v2_yield", "send_ipi", "sched_yield"))
+    check(0.95 <= ipi <= 1.05,
+          f"{name}: hypercalls per multicast call-function IPI {num(ipi)} is 1 (0.95-1.05); "
+          f"all KVM_HC_SEND_IPI_V2: {num(pc(name, 'send_ipi_v2'))}")
 
 # CPL 3 gets -KVM_EPERM (-1) from KVM_HC_SEND_IPI_V2.
 for name in V2:
