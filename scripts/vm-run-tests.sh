@@ -66,7 +66,8 @@ run_test() {
 # L2 with part of the L1's state: traced, an L2 vCPU fetching at the
 # L1's RIP after VMRUN (__svm_vcpu_run+0xa0), and a fetch at a good RIP
 # failing with a reserved-bit #PF, with no exception injected by KVM and
-# no write to the guest's page tables (docs: selftests in README.md).
+# no write to the guest's page tables (README.md: "The KVM selftests meet
+# two more faults of QEMU 7.2's nested SVM").
 tcg_vcpu_shutdown() {
 	[ "$(cat "$VMF_OUT/accel" 2>/dev/null)" = tcg ] && [ "$rc" != 0 ] &&
 		[ "$rc" != 4 ] && [ "$rc" != 124 ] && [ "$rc" != 137 ] &&
