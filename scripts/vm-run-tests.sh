@@ -18,7 +18,10 @@ run_test() {
 	dmesg >/tmp/dmesg.before
 	start=$(date +%s)
 	rm -f /tmp/timed-out
-	"$1" >"$2" 2>&1 &
+	# Appending, so that what the test prints when the watchdog asks
+	# does not overwrite what the watchdog wrote.
+	: >"$2"
+	"$1" >>"$2" 2>&1 &
 	pid=$!
 	# On timeout, record the scheduler's state before killing: a hung
 	# test is a bug to diagnose, not only a failure to count.
@@ -45,6 +48,14 @@ run_test() {
 			for d in /sys/kernel/debug/kvm/*/vcpu*; do
 				[ -r "$d/exits" ] && echo "$d/exits 1 s later: $(cat "$d/exits")"
 			done
+			# Where each vCPU is (vmf_hang_report() in vmf_vcpu.h).
+			case $1 in
+			*/selftests/kvm/*)
+				echo "--- SIGUSR2: the test's vCPUs say"
+				kill -USR2 $pid
+				sleep 2
+				;;
+			esac
 			echo "--- /sys/kernel/debug/sched/debug:"
 			cat /sys/kernel/debug/sched/debug
 		} >>"$2" 2>&1
@@ -68,10 +79,23 @@ run_test() {
 # failing with a reserved-bit #PF, with no exception injected by KVM and
 # no write to the guest's page tables (README.md: "The KVM selftests meet
 # two more faults of QEMU 7.2's nested SVM").
-tcg_vcpu_shutdown() {
-	[ "$(cat "$VMF_OUT/accel" 2>/dev/null)" = tcg ] && [ "$rc" != 0 ] &&
-		[ "$rc" != 4 ] && [ "$rc" != 124 ] && [ "$rc" != 137 ] &&
-		grep -q 'unexpected exit SHUTDOWN' "$1"
+#
+# Or did it time out with a vCPU that vmf_hang_report() found outside the
+# guest's code: the same fault, seen as a hang (a vCPU that halted or
+# loops at an address of the L1 kernel). Prints what happened.
+tcg_vcpu_fault() {
+	[ "$(cat "$VMF_OUT/accel" 2>/dev/null)" = tcg ] || return 1
+	case $rc in
+	0 | 4) return 1 ;;
+	124 | 137)
+		grep -q "^hung: vCPU .* outside the guest's code" "$1" || return 1
+		echo "hang with a vCPU outside the guest's code"
+		;;
+	*)
+		grep -q 'unexpected exit SHUTDOWN' "$1" || return 1
+		echo "vCPU shutdown"
+		;;
+	esac
 }
 
 for spec in "$@"; do
@@ -107,12 +131,12 @@ for spec in "$@"; do
 	# Such a shutdown gets one replay, of the same calls where the test
 	# is seeded: one that the calls cause comes back, and fails.
 	replayed=
-	if [ -z "$splat" ] && tcg_vcpu_shutdown "$log"; then
-		mv "$log" "$log.shutdown"
-		seed=$(sed -n 's/.*(replay: -s \(0x[0-9a-f]*\).*/\1/p' "$log.shutdown" | head -n 1)
+	if [ -z "$splat" ] && fault=$(tcg_vcpu_fault "$log"); then
+		mv "$log" "$log.first"
+		seed=$(sed -n 's/.*(replay: -s \(0x[0-9a-f]*\).*/\1/p' "$log.first" | head -n 1)
 		VMF_FUZZ_SEED=${seed:-$VMF_FUZZ_SEED} run_test "$prog" "$log" "$tmo"
 		"$VMF_ROOT/scripts/splat-check.sh" /tmp/dmesg.test >/tmp/splat || splat=y
-		replayed=", replayed${seed:+ with seed $seed} after a vCPU shutdown under TCG (first run: logs/${log##*/}.shutdown)"
+		replayed=", replayed${seed:+ with seed $seed} after a $fault under TCG (first run: logs/${log##*/}.first)"
 	fi
 	if [ -n "$splat" ]; then
 		{ echo "--- kernel splat during the test:"; cat /tmp/dmesg.test; } >>"$log"

@@ -257,7 +257,7 @@ static inline void errs_test_no_lapic(void *guest_code, int64_t stage, const cha
 	sync_global_to_guest(vm, errs_nolapic_set_gpa);
 
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
-	vcpu_run(vcpu);
+	vmf_vcpu_run(vcpu);
 	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "no LAPIC: unexpected exit %s",
 		    exit_reason_str(vcpu->run->exit_reason));
 	if (get_ucall(vcpu, &uc) == UCALL_ABORT)

@@ -509,7 +509,7 @@ static inline int64_t pv_run_sender(struct pv_vm *p, struct ucall *uc)
 {
 	struct kvm_vcpu *vcpu = p->vcpu[0];
 
-	vcpu_run(vcpu);
+	vmf_vcpu_run(vcpu);
 	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "sender: unexpected exit %s",
 		    exit_reason_str(vcpu->run->exit_reason));
 	switch (get_ucall(vcpu, uc)) {

@@ -8,8 +8,11 @@
 #define VMF_VCPU_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "apic.h"
 #include "kvm_util.h"
@@ -17,6 +20,84 @@
 #include "test_util.h"
 #include "ucall_common.h"
 #include "vmf_util.h"
+
+/*
+ * Where the vCPUs of a hung test are. scripts/vm-run-tests.sh sends
+ * SIGUSR2 to a KVM test that timed out. The thread that takes it passes
+ * it on to each thread that has run a vCPU; there, the signal ends
+ * KVM_RUN (vcpu_run() enters again after the handler) and the handler
+ * prints the vCPU's RIP and run state, and whether the RIP is in the
+ * guest's code: the test's own text, as guest code runs at the addresses
+ * it was linked at. QEMU 7.2's nested SVM has resumed vCPUs at addresses
+ * of the L1 kernel (README.md), and the runner tells such a hang from one
+ * of the test's own by that line.
+ */
+#define VMF_MAX_VCPU_THREADS	64
+
+extern char __executable_start[], etext[];
+
+static pid_t vmf_vcpu_tids[VMF_MAX_VCPU_THREADS];
+static int vmf_nr_vcpu_tids;
+static __thread struct kvm_vcpu *vmf_this_vcpu;	/* in vmf_vcpu_run() */
+static __thread bool vmf_thread_known;
+
+static void vmf_hang_report(int sig, siginfo_t *si, void *ctx)
+{
+	struct kvm_vcpu *vcpu = vmf_this_vcpu;
+	struct kvm_mp_state mp;
+	struct kvm_regs regs;
+	char buf[160];
+	pid_t tid;
+	int i, n;
+
+	if (si->si_code == SI_USER) {
+		for (i = 0; i < VMF_MAX_VCPU_THREADS; i++) {
+			tid = __atomic_load_n(&vmf_vcpu_tids[i], __ATOMIC_ACQUIRE);
+			if (tid)
+				syscall(SYS_tgkill, getpid(), tid, sig);
+		}
+		return;
+	}
+	if (!vcpu || ioctl(vcpu->fd, KVM_GET_REGS, &regs) ||
+	    ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp))
+		return;
+	n = snprintf(buf, sizeof(buf),
+		     "hung: vCPU %u at RIP %#llx, RFLAGS %#llx, mp_state %u, %s the guest's code\n",
+		     vcpu->id, regs.rip, regs.rflags, mp.mp_state,
+		     regs.rip >= (uintptr_t)__executable_start && regs.rip < (uintptr_t)etext ?
+		     "in" : "outside");
+	if (write(STDERR_FILENO, buf, n) != n)
+		return;
+}
+
+static void vmf_hang_report_install(void)
+{
+	struct sigaction sa = {
+		.sa_sigaction = vmf_hang_report,
+		.sa_flags = SA_SIGINFO,
+	};
+
+	TEST_ASSERT(!sigaction(SIGUSR2, &sa, NULL), "sigaction(SIGUSR2)");
+}
+
+/* vcpu_run(), from a thread that vmf_hang_report() knows. */
+static inline void vmf_vcpu_run(struct kvm_vcpu *vcpu)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int slot;
+
+	if (!vmf_thread_known) {
+		pthread_once(&once, vmf_hang_report_install);
+		slot = __atomic_fetch_add(&vmf_nr_vcpu_tids, 1, __ATOMIC_RELAXED);
+		TEST_ASSERT(slot < VMF_MAX_VCPU_THREADS, "more than %d vCPU threads",
+			    VMF_MAX_VCPU_THREADS);
+		__atomic_store_n(&vmf_vcpu_tids[slot], syscall(SYS_gettid), __ATOMIC_RELEASE);
+		vmf_thread_known = true;
+	}
+	vmf_this_vcpu = vcpu;
+	vcpu_run(vcpu);
+	vmf_this_vcpu = NULL;
+}
 
 struct vcpu_thread {
 	struct kvm_vcpu *vcpu;
@@ -33,7 +114,7 @@ static inline void *vcpu_thread_fn(void *arg)
 	TEST_ASSERT(!pthread_getcpuclockid(pthread_self(), &t->clock),
 		    "pthread_getcpuclockid");
 	__atomic_store_n(&t->tid, syscall(SYS_gettid), __ATOMIC_RELEASE);
-	vcpu_run(t->vcpu);
+	vmf_vcpu_run(t->vcpu);
 	switch (get_ucall(t->vcpu, &uc)) {
 	case UCALL_DONE:
 		break;
@@ -63,15 +144,18 @@ static inline int vcpu_thread_started(struct vcpu_thread *t)
 	return !!__atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
 }
 
-/* A vCPU's binary stat; the 6.12 library only reads VM stats. */
-static inline uint64_t read_vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
+/*
+ * A vCPU's binary stat, from its stats fd; the 6.12 library only reads VM
+ * stats. Getting the fd takes the vCPU's mutex, reading it does not: a
+ * test that reads while the vCPU runs gets the fd first.
+ */
+static inline uint64_t read_vcpu_stat_fd(int fd, const char *name)
 {
 	struct kvm_stats_desc *descs, *desc = NULL;
 	struct kvm_stats_header header;
 	uint64_t val;
-	int fd, i;
+	int i;
 
-	fd = vcpu_get_stats_fd(vcpu);
 	read_stats_header(fd, &header);
 	descs = read_stats_descriptors(fd, &header);
 	for (i = 0; i < header.num_desc; i++) {
@@ -82,6 +166,14 @@ static inline uint64_t read_vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
 	TEST_ASSERT(i < header.num_desc, "no vCPU stat %s", name);
 	read_stat_data(fd, &header, desc, &val, 1);
 	free(descs);
+	return val;
+}
+
+static inline uint64_t read_vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
+{
+	int fd = vcpu_get_stats_fd(vcpu);
+	uint64_t val = read_vcpu_stat_fd(fd, name);
+
 	close(fd);
 	return val;
 }

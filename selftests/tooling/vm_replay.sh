@@ -2,15 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # scripts/vm-run-tests.sh gives a KVM selftest that failed only on a vCPU's
-# SHUTDOWN exit under TCG one replay, with the seed the test printed, and
-# no second one. Runs on the host (shape "host" in selftests/TESTS), with
-# stand-in tests in a scratch root that print what the real ones print:
+# SHUTDOWN exit under TCG, or that timed out with a vCPU outside the
+# guest's code, one replay, with the seed the test printed, and no second
+# one. Runs on the host (shape "host" in selftests/TESTS), with stand-in
+# tests in a scratch root that print what the real ones print:
 # 1. a shutdown the first time only passes, says "replayed", names the
 #    seed, and keeps the first run's log;
 # 2. a shutdown every time (what a seed that makes the guest triple-fault
 #    does) fails, after exactly one replay, which got the same seed;
 # 3. any other failure, and a shutdown under KVM rather than TCG, get no
-#    replay and fail.
+#    replay and fail;
+# 4. a test that hangs is asked where its vCPUs are (SIGUSR2): a hang
+#    with a vCPU outside the guest's code the first time only passes, and
+#    says so; a hang with every vCPU in the guest's code fails, unreplayed.
 
 root=${VMF_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 scratch=$(mktemp -d)
@@ -59,7 +63,7 @@ cat "$scratch/out/results"
 r=$(result once)
 check "$([[ $r == "kvm/once.c pass "*"replayed with seed 0x1234abcd"* ]]; echo $?)" \
 	"a shutdown the first time only: passes, and says it was replayed with the seed"
-check "$([ "$(cat "$scratch/once.runs")" = 2 ] && [ -s "$scratch/out/logs/kvm_once.c.log.shutdown" ]; echo $?)" \
+check "$([ "$(cat "$scratch/once.runs")" = 2 ] && [ -s "$scratch/out/logs/kvm_once.c.log.first" ]; echo $?)" \
 	"it ran twice, and the first run's log is kept"
 check "$([ "$(sed -n 2p "$scratch/once.seeds")" = seed=0x1234abcd ]; echo $?)" \
 	"the replay ran with the first run's seed"
@@ -71,6 +75,33 @@ r=$(result other)
 check "$([[ $r == "kvm/other.c fail exit status 254"* && $r != *replayed* ]] &&
 	[ "$(cat "$scratch/other.runs")" = 1 ]; echo $?)" \
 	"another failure: no replay, fails"
+
+# hang_stand_in NAME HANGS WHERE: hangs HANGS times, and on SIGUSR2 says
+# its vCPU is WHERE ("in" or "outside") the guest's code; then passes.
+hang_stand_in() {
+	cat >"$scratch/root/out/selftests/kvm/$1" <<-INNER
+	#!/bin/sh
+	n=\$(cat "$scratch/$1.runs" 2>/dev/null || echo 0)
+	echo \$((n + 1)) >"$scratch/$1.runs"
+	[ \$n -lt $2 ] || exit 0
+	trap 'echo "hung: vCPU 3 at RIP 0xffffffff81e3c1a0, RFLAGS 0x2, mp_state 3, $3 the guest'"'"'s code" >&2' USR2
+	while :; do sleep 1; done
+	INNER
+	chmod +x "$scratch/root/out/selftests/kvm/$1"
+}
+hang_stand_in hang_once 1 outside
+hang_stand_in hang_own 99 in
+run tcg kvm/hang_once.c:3:correctness kvm/hang_own.c:3:correctness
+cat "$scratch/out/results"
+r=$(result hang_once)
+check "$([[ $r == "kvm/hang_once.c pass "*"replayed after a hang with a vCPU outside the guest's code"* ]] &&
+	grep -q "^hung: vCPU 3 .* outside" "$scratch/out/logs/kvm_hang_once.c.log.first"; echo $?)" \
+	"a hang with a vCPU outside the guest's code the first time only: passes, replayed, first log kept"
+r=$(result hang_own)
+check "$([[ $r == "kvm/hang_own.c fail timed out"* && $r != *replayed* ]] &&
+	[ "$(cat "$scratch/hang_own.runs")" = 1 ] &&
+	grep -q "^hung: vCPU 3 .* in the guest's code" "$scratch/out/logs/kvm_hang_own.c.log"; echo $?)" \
+	"a hang in the guest's code: no replay, fails, and its log says where the vCPU was"
 
 run kvm kvm/kvm_accel.c:20:correctness
 r=$(result kvm_accel)
