@@ -115,6 +115,30 @@ static bool kvm_pv_timer_dirty_logged(struct gfn_to_pfn_cache *gpc)
 	return gpc->memslot && kvm_slot_dirty_track_enabled(gpc->memslot);
 }
 
+/*
+ * Map the area for a short access: returns 0 with gpc->lock read-held and
+ * IRQs off, or an error with neither. With @refresh (the vCPU's thread or
+ * an ioctl, which may sleep) a stale cache is refreshed; without, a stale
+ * cache is -EWOULDBLOCK and the caller leaves the work to the vCPU.
+ */
+static int kvm_pv_timer_map(struct kvm_pv_timer_state *pt, bool refresh,
+			    unsigned long *flags)
+{
+	int r;
+
+	read_lock_irqsave(&pt->gpc.lock, *flags);
+	while (!kvm_gpc_check(&pt->gpc, sizeof(struct kvm_pv_timer))) {
+		read_unlock_irqrestore(&pt->gpc.lock, *flags);
+		if (!refresh)
+			return -EWOULDBLOCK;
+		r = kvm_gpc_refresh(&pt->gpc, sizeof(struct kvm_pv_timer));
+		if (r)
+			return r;
+		read_lock_irqsave(&pt->gpc.lock, *flags);
+	}
+	return 0;
+}
+
 /* Must the host act on deadline @g, with its timer armed for @armed? */
 static bool kvm_pv_timer_uncovered(u64 g, u64 fired, u64 armed)
 {
@@ -242,6 +266,7 @@ enum hrtimer_restart kvm_pv_timer_fn(struct kvm_lapic *apic)
 	bool publish, defer = false;
 	u64 g, now_tsc, armed = 0;
 	unsigned int event = KVM_PV_TIMER_FIRE_NONE;
+	unsigned long flags;
 	ktime_t now;
 	int idx, round;
 
@@ -249,9 +274,7 @@ enum hrtimer_restart kvm_pv_timer_fn(struct kvm_lapic *apic)
 
 	/* kvm_gpc_check() compares memslot generations: kvm->srcu, as Xen. */
 	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	read_lock(&pt->gpc.lock);
-	if (!kvm_gpc_check(&pt->gpc, sizeof(*area))) {
-		read_unlock(&pt->gpc.lock);
+	if (kvm_pv_timer_map(pt, false, &flags)) {
 		srcu_read_unlock(&vcpu->kvm->srcu, idx);
 		return kvm_pv_timer_fallback(apic);
 	}
@@ -309,7 +332,7 @@ enum hrtimer_restart kvm_pv_timer_fn(struct kvm_lapic *apic)
 		}
 	}
 	raw_spin_unlock(&pt->lock);
-	read_unlock(&pt->gpc.lock);
+	read_unlock_irqrestore(&pt->gpc.lock, flags);
 	srcu_read_unlock(&vcpu->kvm->srcu, idx);
 
 	if (defer)
@@ -332,15 +355,10 @@ static bool kvm_pv_timer_write(struct kvm_vcpu *vcpu, bool can_sleep)
 	int idx;
 
 	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	read_lock_irqsave(&pt->gpc.lock, flags);
-	while (!kvm_gpc_check(&pt->gpc, sizeof(*area))) {
-		read_unlock_irqrestore(&pt->gpc.lock, flags);
-		if (!can_sleep || kvm_gpc_refresh(&pt->gpc, sizeof(*area))) {
-			srcu_read_unlock(&vcpu->kvm->srcu, idx);
-			kvm_make_request(KVM_REQ_PV_TIMER, vcpu);
-			return false;
-		}
-		read_lock_irqsave(&pt->gpc.lock, flags);
+	if (kvm_pv_timer_map(pt, can_sleep, &flags)) {
+		srcu_read_unlock(&vcpu->kvm->srcu, idx);
+		kvm_make_request(KVM_REQ_PV_TIMER, vcpu);
+		return false;
 	}
 	area = pt->gpc.khva;
 
@@ -378,14 +396,9 @@ u64 kvm_pv_timer_effective(struct kvm_vcpu *vcpu)
 		return pt->set_deadline;
 
 	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	read_lock_irqsave(&pt->gpc.lock, flags);
-	while (!kvm_gpc_check(&pt->gpc, sizeof(*area))) {
-		read_unlock_irqrestore(&pt->gpc.lock, flags);
-		if (kvm_gpc_refresh(&pt->gpc, sizeof(*area))) {
-			srcu_read_unlock(&vcpu->kvm->srcu, idx);
-			return vcpu->arch.apic->lapic_timer.tscdeadline;
-		}
-		read_lock_irqsave(&pt->gpc.lock, flags);
+	if (kvm_pv_timer_map(pt, true, &flags)) {
+		srcu_read_unlock(&vcpu->kvm->srcu, idx);
+		return vcpu->arch.apic->lapic_timer.tscdeadline;
 	}
 	area = pt->gpc.khva;
 	g = READ_ONCE(area->deadline);
@@ -423,14 +436,9 @@ static bool kvm_pv_timer_activate(struct kvm_vcpu *vcpu, bool from_guest)
 	if (r)
 		goto fail;
 
-	read_lock_irqsave(&pt->gpc.lock, flags);
-	while (!kvm_gpc_check(&pt->gpc, sizeof(*area))) {
-		read_unlock_irqrestore(&pt->gpc.lock, flags);
-		r = kvm_gpc_refresh(&pt->gpc, sizeof(*area));
-		if (r)
-			goto fail;
-		read_lock_irqsave(&pt->gpc.lock, flags);
-	}
+	r = kvm_pv_timer_map(pt, true, &flags);
+	if (r)
+		goto fail;
 	area = pt->gpc.khva;
 
 	raw_spin_lock(&pt->lock);
@@ -707,9 +715,7 @@ bool kvm_pv_timer_hv_expired(struct kvm_vcpu *vcpu)
 
 	/* The fastpath holds no SRCU; plain srcu_read_lock() nests. */
 	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	read_lock_irqsave(&pt->gpc.lock, flags);
-	if (!kvm_gpc_check(&pt->gpc, sizeof(*area))) {
-		read_unlock_irqrestore(&pt->gpc.lock, flags);
+	if (kvm_pv_timer_map(pt, false, &flags)) {
 		srcu_read_unlock(&vcpu->kvm->srcu, idx);
 		++vcpu->stat.pv_timer_deferred;
 		kvm_make_request(KVM_REQ_PV_TIMER, vcpu);
@@ -767,18 +773,8 @@ void kvm_pv_timer_sync(struct kvm_vcpu *vcpu)
 	if (pt->set_deadline_pending && !kvm_pv_timer_write(vcpu, true))
 		return;
 
-	read_lock_irqsave(&pt->gpc.lock, flags);
-	if (!kvm_gpc_check(&pt->gpc, sizeof(*area))) {
-		read_unlock_irqrestore(&pt->gpc.lock, flags);
-		if (kvm_gpc_refresh(&pt->gpc, sizeof(*area)))
-			return;		/* retried on the next entry */
-		read_lock_irqsave(&pt->gpc.lock, flags);
-		if (!kvm_gpc_check(&pt->gpc, sizeof(*area))) {
-			read_unlock_irqrestore(&pt->gpc.lock, flags);
-			kvm_make_request(KVM_REQ_PV_TIMER, vcpu);
-			return;
-		}
-	}
+	if (kvm_pv_timer_map(pt, true, &flags))
+		return;		/* retried on the next entry */
 	area = pt->gpc.khva;
 	raw_spin_lock(&pt->lock);
 	g = READ_ONCE(area->deadline);
