@@ -5,7 +5,8 @@
 Asks QEMU's human monitor for every vCPU's registers twice, a second apart,
 and prints one line per vCPU: its RIP as a symbol of the test kernel (the
 VM boots with nokaslr, so System.map's addresses are the running ones),
-whether it moved between the two samples, and whether it is halted. An
+whether it moved between the two samples, whether it is halted, and
+whether it was in a guest in both (CPL 0 at a lower-half address). An
 address the map does not cover is printed raw: with an L2 running, it is
 most likely the L2's. The full register dumps follow, for the record.
 
@@ -69,8 +70,14 @@ def symbolize(rip, addrs, names):
     return f"{names[i]}+{rip - addrs[i]:#x} ({rip:#x})"
 
 
+# The test kernel runs at CPL 0 only in the upper half (SMEP forbids the
+# lower): a CPU at CPL 0 on a lower-half address is in a guest (the KVM
+# selftests' guests run there), in the middle of VMRUN as QEMU sees it.
+LOWER_HALF_END = 1 << 47
+
+
 def parse(dump):
-    """CPU index -> (RIP, halted) from 'info registers -a'."""
+    """CPU index -> (RIP, halted, in a guest) from 'info registers -a'."""
     cpus = {}
     cpu = None
     for line in dump.split("\n"):
@@ -78,11 +85,27 @@ def parse(dump):
         if m:
             cpu = int(m.group(1))
             continue
-        m = re.search(r"RIP=([0-9a-f]+)", line)
+        m = re.search(r"RIP=([0-9a-f]+) .*CPL=(\d)", line)
         if m and cpu is not None:
             halted = re.search(r"HLT=1", dump.split(f"CPU#{cpu}")[1].split("CPU#")[0])
-            cpus[cpu] = (int(m.group(1), 16), bool(halted))
+            rip = int(m.group(1), 16)
+            guest = m.group(2) == "0" and rip < LOWER_HALF_END
+            cpus[cpu] = (rip, bool(halted), guest)
     return cpus
+
+
+def describe(first, second, addrs, names):
+    """One line per CPU from two register dumps taken a second apart."""
+    a, b = parse(first), parse(second)
+    lines = []
+    for cpu in sorted(b):
+        rip, halted, guest = b[cpu]
+        moved = "moved" if a.get(cpu, (None,))[0] != rip else "same RIP 1 s apart"
+        state = ", halted" if halted else ""
+        if guest and a.get(cpu, (None, None, False))[2]:
+            state += ", in a guest"
+        lines.append(f"CPU#{cpu}: {symbolize(rip, addrs, names)}, {moved}{state}")
+    return lines
 
 
 def main():
@@ -97,12 +120,8 @@ def main():
     except OSError as e:
         print(f"the monitor did not answer: {e}")
         return
-    a, b = parse(first), parse(second)
-    for cpu in sorted(b):
-        rip, halted = b[cpu]
-        moved = "moved" if a.get(cpu, (None,))[0] != rip else "same RIP 1 s apart"
-        state = ", halted" if halted else ""
-        print(f"CPU#{cpu}: {symbolize(rip, addrs, names)}, {moved}{state}")
+    for line in describe(first, second, addrs, names):
+        print(line)
     print("--- info registers -a, second sample")
     print(second)
 
