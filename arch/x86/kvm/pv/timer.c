@@ -548,10 +548,14 @@ int kvm_pv_timer_set_msr(struct kvm_vcpu *vcpu, u64 data, bool host_initiated)
 
 	if (data & KVM_PV_TIMER_RESERVED)
 		return 1;
-	if (enable && !kvm_vcpu_is_legal_gpa(vcpu, gpa))
+	/* Enabled or not: the ABI has no use for a GPA the guest cannot have. */
+	if (!kvm_vcpu_is_legal_gpa(vcpu, gpa))
 		return 1;
 
 	if (host_initiated) {
+		bool restored = pt->set_deadline_pending;
+		u64 deadline = pt->set_deadline;
+
 		/*
 		 * A restore: RAM may not be there yet (postcopy), or may be
 		 * restored after the MSRs. Touch it at the first entry only.
@@ -559,6 +563,16 @@ int kvm_pv_timer_set_msr(struct kvm_vcpu *vcpu, u64 data, bool host_initiated)
 		kvm_pv_timer_disable(vcpu, true);
 		pt->msr = data;
 		pt->activate_pending = enable;
+		/*
+		 * MSR_IA32_TSC_DEADLINE precedes this MSR in
+		 * KVM_GET_MSR_INDEX_LIST. A value restored before it is still
+		 * the deadline the area starts with, not what RAM holds: RAM
+		 * keeps a deadline that was delivered, the MSR reads 0.
+		 */
+		if (enable && restored) {
+			pt->set_deadline = deadline;
+			pt->set_deadline_pending = true;
+		}
 		return 0;
 	}
 
