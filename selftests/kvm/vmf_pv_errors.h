@@ -8,7 +8,8 @@
  * memslot of their own and at the ends of more memslots; the kvm module
  * parameter that turns the hypercall and its CPUID bit off; the sender
  * under KVM_CAP_ENFORCE_PV_FEATURE_CPUID; and a VM without an in-kernel
- * LAPIC.
+ * LAPIC, in which the MSR tests (vmf_pv_timer_errors.c) can also take a
+ * #GP with the library's *_safe() accessors.
  */
 #ifndef VMF_PV_ERRORS_H
 #define VMF_PV_ERRORS_H
@@ -173,14 +174,21 @@ static inline void errs_expect_targets(struct pv_vm *p, int vector)
 	p->expect[2][vector]++;
 }
 
+/* A vCPU under KVM_CAP_ENFORCE_PV_FEATURE_CPUID, with or without feature. */
+static inline void errs_enforce_vcpu(struct kvm_vcpu *vcpu, struct kvm_x86_cpu_feature feature,
+				     bool on)
+{
+	vcpu_enable_cap(vcpu, KVM_CAP_ENFORCE_PV_FEATURE_CPUID, 1);
+	if (on)
+		vcpu_set_cpuid_feature(vcpu, feature);
+	else
+		vcpu_clear_cpuid_feature(vcpu, feature);
+}
+
 /* The sender under KVM_CAP_ENFORCE_PV_FEATURE_CPUID, with or without feature. */
 static inline void errs_enforce(struct pv_vm *p, struct kvm_x86_cpu_feature feature, bool on)
 {
-	vcpu_enable_cap(p->vcpu[0], KVM_CAP_ENFORCE_PV_FEATURE_CPUID, 1);
-	if (on)
-		vcpu_set_cpuid_feature(p->vcpu[0], feature);
-	else
-		vcpu_clear_cpuid_feature(p->vcpu[0], feature);
+	errs_enforce_vcpu(p->vcpu[0], feature, on);
 }
 
 /*
@@ -229,6 +237,34 @@ static inline void errs_test_param_cpuid(const char *val, bool writable, unsigne
 	errs_param_set(true);
 	ksft_test_result(pv_feature_supported_now(bit),
 			 "%s=Y again: KVM_GET_SUPPORTED_CPUID reports bit %u\n", name, bit);
+}
+
+/*
+ * Let the guest of a VM from pv_vm_create_nolapic() take exceptions, so
+ * that wrmsr_safe() and rdmsr_safe() report a #GP instead of a triple
+ * fault. The library fills its descriptor tables in a static function
+ * that also makes the irqchip, so this writes what an exception needs: the
+ * code segment the vCPU runs in (KERNEL_CS, 0x8, of lib/x86_64/processor.c;
+ * SS is null, which IRETQ takes at CPL 0) and an interrupt gate to the
+ * library's stub for each vector. exception_handlers stays 0, so the stub
+ * goes straight to the *_safe() fixup.
+ */
+static inline void errs_nolapic_idt(struct kvm_vm *vm)
+{
+	extern void *idt_handlers;
+	struct idt_entry *idt = addr_gva2hva(vm, vm->arch.idt);
+	uint64_t *gdt = addr_gva2hva(vm, vm->arch.gdt);
+	unsigned long addr;
+	int i;
+
+	gdt[1] = 0x00af9b000000ffffULL;		/* 64-bit code, DPL 0, present */
+	for (i = 0; i < PV_NR_VECTORS; i++) {
+		addr = (unsigned long)(&idt_handlers)[i];
+		idt[i] = (struct idt_entry){
+			.offset0 = addr, .selector = 0x8, .type = 14, .p = 1,
+			.offset1 = addr >> 16, .offset2 = addr >> 32,
+		};
+	}
 }
 
 /* For the VM without a LAPIC: a set of vCPU 0 alone, an empty set 64 bytes on. */

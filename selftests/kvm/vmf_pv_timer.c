@@ -40,13 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmf_pv_ipi.h"		/* pv_safe_halt(), pv_take_pending(), pv_param_set() */
+#include "vmf_pv_timer.h"
 
-#define X86_FEATURE_KVM_PV_TIMER \
-	KVM_X86_CPU_FEATURE(KVM_CPUID_FEATURES, 0, EAX, KVM_FEATURE_PV_TIMER)
-
-#define PVT_VECTOR		0xec
-#define PVT_LVTT_DEADLINE	(APIC_LVT_TIMER_TSCDEADLINE | PVT_VECTOR)
 #define PVT_MAX_K		16
 #define PVT_NITER		3000	/* x stages x ~8 deadlines: ~1e5 */
 #define PVT_MARGIN_US		2000
@@ -89,30 +84,9 @@ struct pvt_result {
 static struct pvt_result pvt;
 static uint64_t pvt_niter = PVT_NITER;
 static uint64_t pvt_seed;
-static uint64_t pvt_cycles_per_us;	/* guest TSC */
-/* Written by the timer handler, whenever interrupts are enabled. */
-static uint64_t pvt_irqs;
-static uint64_t pvt_irq_tsc;
-
-static inline uint64_t pvt_irq_count(void)
-{
-	return READ_ONCE(pvt_irqs);
-}
-
-static inline uint64_t pvt_irq_time(void)
-{
-	return READ_ONCE(pvt_irq_tsc);
-}
 static bool pvt_area_on;
 
 /* ---------------------------------------------------------------- guest */
-
-static void pvt_timer_handler(struct ex_regs *regs)
-{
-	WRITE_ONCE(pvt_irq_tsc, rdtsc());
-	WRITE_ONCE(pvt_irqs, pvt_irqs + 1);
-	x2apic_write_reg(APIC_EOI, 0);
-}
 
 /* xorshift64: reproducible from the seed the host prints. */
 static uint64_t pvt_rand(void)
@@ -123,18 +97,13 @@ static uint64_t pvt_rand(void)
 	return pvt_seed;
 }
 
-/* The guest side of the ABI, as arch/x86/kernel/kvm_pv_timer.c does it. */
+/* The guest side of the ABI, counted; without the area, the MSR. */
 static void pvt_program(struct kvm_pv_timer *t, uint64_t d)
 {
-	uint64_t now = rdtsc(), armed;
-
 	pvt.programs++;
 	if (pvt_area_on) {
-		WRITE_ONCE(t->deadline, d);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* G1 */
-		armed = READ_ONCE(t->armed);
-		if (armed && d >= armed && armed > now)
-			return;
+		pvt.exits += pvt_area_program(t, d);
+		return;
 	}
 	pvt.exits++;
 	wrmsr(MSR_IA32_TSC_DEADLINE, d);
@@ -143,17 +112,7 @@ static void pvt_program(struct kvm_pv_timer *t, uint64_t d)
 /* Take interrupts until one more than @before has come, or TSC > @until. */
 static bool pvt_wait(uint64_t before, uint64_t until, bool halt)
 {
-	while (pvt_irq_count() == before) {
-		if (rdtsc() > until)
-			return false;
-		if (halt) {
-			pvt.halts++;
-			pv_safe_halt();
-		} else {
-			pv_take_pending();
-		}
-	}
-	return true;
+	return pvt_wait_irq(before, until, halt ? &pvt.halts : NULL);
 }
 
 static int pvt_pattern_k(enum pvt_stage stage)
@@ -331,8 +290,7 @@ static void pvt_guest(uint64_t area_gva, uint64_t area_gpa)
 	struct kvm_pv_timer *t = (struct kvm_pv_timer *)area_gva;
 	int stage;
 
-	x2apic_enable();
-	x2apic_write_reg(APIC_LVTT, PVT_LVTT_DEADLINE);
+	pvt_guest_lapic_init();
 
 	pvt_area_on = false;
 	pvt_stage(t, PVT_CONTROL);
@@ -470,13 +428,7 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(pv_feature_supported_now(KVM_FEATURE_PV_TIMER));
 
 	pvt_vm = vm_create_with_one_vcpu(&vcpu, pvt_guest);
-	vcpu_set_cpuid_feature(vcpu, X86_FEATURE_TSC_DEADLINE_TIMER);
-	vcpu_set_cpuid_feature(vcpu, X86_FEATURE_KVM_PV_TIMER);
-	vm_install_exception_handler(pvt_vm, PVT_VECTOR, pvt_timer_handler);
-
-	tsc_khz = __vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, NULL);
-	TEST_ASSERT(tsc_khz > 1000, "KVM_GET_TSC_KHZ: %lu", tsc_khz);
-	pvt_cycles_per_us = tsc_khz / 1000;
+	tsc_khz = pvt_vcpu_setup(vcpu);
 
 	area_gva = vm_vaddr_alloc_page(pvt_vm);
 	memset(addr_gva2hva(pvt_vm, area_gva), 0, getpagesize());
@@ -484,7 +436,6 @@ int main(int argc, char *argv[])
 
 	sync_global_to_guest(pvt_vm, pvt_niter);
 	sync_global_to_guest(pvt_vm, pvt_seed);
-	sync_global_to_guest(pvt_vm, pvt_cycles_per_us);
 	pvt_live = addr_gva2hva(pvt_vm, (vm_vaddr_t)&pvt);
 	signal(SIGALRM, pvt_alarm);
 
