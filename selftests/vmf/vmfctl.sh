@@ -13,11 +13,11 @@ TMP=$(mktemp -d /tmp/vmfctl.XXXXXX) || exit 1
 CGA_NAME=vmfctl-test.$$
 CGA=$CG/$CGA_NAME		# "vm"/"vmm", with a child cgroup
 CGB=$CG/vmfctl-test-low.$$	# "batch", with a child that can't go above it
-helper="" qpid="" cpu_enabled=""
+helper="" cpu_enabled=""
+. "$VMF_ROOT/selftests/lib/vmf_sh.sh"
 
 cleanup() {
-	# QEMU has nothing to save: SIGKILL can't be ignored.
-	[ -z "$qpid" ] || { kill -KILL "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null; }
+	stop_qemu
 	[ -z "$helper" ] || { kill -KILL "$helper" 2>/dev/null; wait "$helper" 2>/dev/null; }
 	rmdir "$CGA/child" "$CGA" "$CGB/child" "$CGB" 2>/dev/null
 	[ -z "$cpu_enabled" ] || echo -cpu >$CG/cgroup.subtree_control 2>/dev/null
@@ -25,19 +25,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
-
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-# check DESCRIPTION COMMAND...: ok if the command succeeds
-check() {
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-# Show a file's lines as TAP comments.
-comment() { sed 's/^/# /' "$@"; }
 
 if [ ! -e /proc/sys/kernel/sched_vmf_slice_us ]; then
 	echo "kernel without SCHED_VMF (no /proc/sys/kernel/sched_vmf_slice_us)"
@@ -47,12 +34,6 @@ if [ "$(id -u)" != 0 ] || ! command -v python3 >/dev/null; then
 	echo "needs root and python3"
 	exit 4
 fi
-
-# "POLICY NICE" of a thread, from /proc (fields 41 and 19 of stat; comm,
-# field 2, ends at the last ')').
-sched_of() {
-	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $39, $17 }'
-}
 
 # listed_class TID <SHOW_OUTPUT: the class that the output of 'vmfctl
 # show' lists thread TID under; empty if none. Class lines ("vm: 2 tasks")
@@ -256,40 +237,6 @@ cgroup_test
 
 # --- auto on QEMU ------------------------------------------------------------
 
-# start_qemu ARGS...: a paused (-S) KVM guest with 2 vCPUs, pid in $qpid.
-start_qemu() {
-	qemu-system-x86_64 -accel kvm -cpu host -smp 2 -m 64 -nodefaults \
-		-nographic -S "$@" </dev/null >"$TMP/qemu.log" 2>&1 &
-	qpid=$!
-}
-
-stop_qemu() {
-	kill -KILL "$qpid"
-	wait "$qpid" 2>/dev/null
-	qpid=""
-}
-
-# The threads of process PID whose name matches REGEX.
-threads_named() {
-	for t in /proc/"$1"/task/*; do
-		grep -qE "$2" "$t/comm" 2>/dev/null && echo "${t##*/}"
-	done
-}
-
-# wait_for TIMEOUT_S COMMAND...: until the command succeeds, while QEMU lives.
-wait_for() {
-	i=$(($1 * 10))
-	shift
-	until "$@"; do
-		i=$((i - 1))
-		if [ $i -le 0 ] || ! kill -0 "$qpid" 2>/dev/null; then
-			comment "$TMP/qemu.log"
-			return 1
-		fi
-		sleep 0.1
-	done
-}
-
 has_vcpu_names() { [ "$(threads_named "$qpid" '^CPU [0-9]+/KVM$' | wc -l)" = 2 ]; }
 has_threads() {
 	[ "$(find "/proc/$qpid/task" -mindepth 1 -maxdepth 1 | wc -l)" -ge "$1" ] &&
@@ -299,21 +246,8 @@ has_threads() {
 # The thread ids QMP gives the vCPUs: what vmfctl should find, asked
 # independently of it.
 qmp_vcpu_tids() {
-	python3 - "$SOCK" <<'EOF'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(60)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-f.readline()
-for cmd in ("qmp_capabilities", "query-cpus-fast"):
-    s.sendall(json.dumps({"execute": cmd}).encode() + b"\n")
-    while True:
-        msg = json.loads(f.readline())
-        if "return" in msg or "error" in msg:
-            break
-print(" ".join(str(c["thread-id"]) for c in msg["return"]))
-EOF
+	qmp "$SOCK" query-cpus-fast |
+		python3 -c 'import json, sys; print(" ".join(str(c["thread-id"]) for c in json.load(sys.stdin)))'
 }
 
 # check_classes "VCPU TIDS": 'show' must list exactly these threads of
@@ -344,7 +278,7 @@ all_host() {
 }
 
 auto_by_names() {
-	start_qemu -name t,debug-threads=on
+	start_qemu -smp 2 -S -name t,debug-threads=on
 	if ! wait_for 120 has_vcpu_names; then
 		not_ok "QEMU started with 2 'CPU n/KVM' threads"
 		return
@@ -370,7 +304,7 @@ auto_by_names() {
 
 auto_by_qmp() {
 	rm -f "$SOCK"
-	start_qemu -name t -qmp "unix:$SOCK,server=on,wait=off"
+	start_qemu -smp 2 -S -name t -qmp "unix:$SOCK,server=on,wait=off"
 	# main loop, call_rcu, 2 vCPUs
 	if ! wait_for 120 has_threads 4; then
 		not_ok "QEMU started with its QMP socket"
@@ -404,6 +338,4 @@ else
 	auto_by_qmp
 fi
 
-echo "1..$n"
-echo "# $((n - failed)) passed, $failed failed"
-[ $failed = 0 ]
+tap_done
