@@ -4,6 +4,7 @@
 # (selftests/vmf/vmfctl.sh, libvirt.sh): TAP lines, the policy of a
 # thread, and a KVM guest under QEMU. Needs $TMP, a private directory.
 #
+#   vmf_sh_require: skip unless SCHED_VMF, root and python3
 #   ok|not_ok|skip DESCRIPTION, check DESCRIPTION COMMAND...,
 #   holds DESCRIPTION SHELL-EXPRESSION, comment FILE...
 #   tap_done: the plan and the summary; its status is the test's
@@ -12,6 +13,19 @@
 #   threads_named PID REGEX, qmp SOCKET COMMAND [JSON-ARGUMENTS]
 
 n=0 failed=0 qpid=""
+
+# Skip (kselftest's status 4) without a VMF kernel, root or python3.
+vmf_sh_require() {
+	if [ ! -e /proc/sys/kernel/sched_vmf_slice_us ]; then
+		echo "kernel without SCHED_VMF (no /proc/sys/kernel/sched_vmf_slice_us)"
+		exit 4
+	fi
+	if [ "$(id -u)" != 0 ] || ! command -v python3 >/dev/null; then
+		echo "needs root and python3"
+		exit 4
+	fi
+}
+
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }

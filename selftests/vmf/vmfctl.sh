@@ -26,14 +26,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-if [ ! -e /proc/sys/kernel/sched_vmf_slice_us ]; then
-	echo "kernel without SCHED_VMF (no /proc/sys/kernel/sched_vmf_slice_us)"
-	exit 4
-fi
-if [ "$(id -u)" != 0 ] || ! command -v python3 >/dev/null; then
-	echo "needs root and python3"
-	exit 4
-fi
+vmf_sh_require
 
 # listed_class TID <SHOW_OUTPUT: the class that the output of 'vmfctl
 # show' lists thread TID under; empty if none. Class lines ("vm: 2 tasks")
