@@ -17,10 +17,8 @@
 root=${VMF_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-fail=0
-check() {
-	if [ "$1" = 0 ]; then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi
-}
+TMP=$scratch
+. "$(cd "$(dirname "$0")/.." && pwd)/lib/vmf_sh.sh"
 
 mkdir -p "$scratch/scripts" "$scratch/selftests" "$scratch/out"
 cp "$root/scripts/check.sh" "$root/scripts/lib.sh" "$root/scripts/splat-check.sh" \
@@ -77,30 +75,30 @@ chmod +x "$scratch/scripts/vm.sh"
 
 OUT=$scratch/out bash "$scratch/scripts/check.sh" --no-build >"$scratch/tap" 2>"$scratch/err"
 rc=$?
-sed 's/^/  | /' "$scratch/tap"
+comment "$scratch/tap"
 
 result() {
 	grep -E "^(not )?ok [0-9]+ $1( |$)" "$scratch/tap"
 }
-check "$([ $rc != 0 ]; echo $?)" "check.sh exits non-zero (got $rc)"
-check "$([[ $(tail -n 1 "$scratch/tap") == "5 passed, 1 failed, 0 skipped" ]]; echo $?)" \
-	"its last line counts every test"
-check "$([ "$(grep -cE '^(not )?ok [0-9]+ ' "$scratch/tap")" = 6 ]; echo $?)" \
-	"each of the 6 tests is reported once"
-check "$([[ $(result t/a.c) == "ok "*" t/a.c (1s)" ]]; echo $?)" \
-	"the test that passed before the hang keeps its result"
-check "$([[ $(result t/b.c) == "ok "*"in a second boot: the first hung with a CPU stuck on one guest instruction"* ]] &&
-	[[ $(result t/c.c) == "ok "*"in a second boot"* ]]; echo $?)" \
-	"a hang with a CPU stuck in a guest: the tests left pass in a second boot, and say why"
-check "$([ "$(cat "$scratch/out/vm/boots--")" = 2 ]; echo $?)" "that group booted twice, no more"
-check "$([[ $(result t/d.c) == "ok "* ]] &&
-	[[ $(result t/e.c) == "not ok "*"no result: the VM ended early (status 124"* ]] &&
-	[ "$(cat "$scratch/out/vm/boots-smp4")" = 1 ]; echo $?)" \
-	"a hang with both CPUs in the kernel: no second boot, the test left fails"
-check "$([[ $(result t/f.c) == "ok "* ]]; echo $?)" "the group after the hangs still runs"
-check "$(grep -q '^# | .*soft lockup - CPU#1 stuck' "$scratch/tap" &&
-	grep -q '^# | CPU#0: 0x40683d' "$scratch/tap"; echo $?)" \
-	"the output shows the lockup and where each CPU was"
+holds "check.sh exits non-zero (got $rc)" '[ $rc != 0 ]'
+holds "its last line counts every test" \
+	'[ "$(tail -n 1 "$scratch/tap")" = "5 passed, 1 failed, 0 skipped" ]'
+holds "each of the 6 tests is reported once" \
+	'[ "$(grep -cE "^(not )?ok [0-9]+ " "$scratch/tap")" = 6 ]'
+holds "the test that passed before the hang keeps its result" \
+	'[[ $(result t/a.c) == "ok "*" t/a.c (1s)" ]]'
+holds "a hang with a CPU stuck in a guest: the tests left pass in a second boot, and say why" \
+	'[[ $(result t/b.c) == "ok "*"in a second boot: the first hung with a CPU stuck on one guest instruction"* &&
+	    $(result t/c.c) == "ok "*"in a second boot"* ]]'
+holds "that group booted twice, no more" '[ "$(cat "$scratch/out/vm/boots--")" = 2 ]'
+holds "a hang with both CPUs in the kernel: no second boot, the test left fails" \
+	'[[ $(result t/d.c) == "ok "* &&
+	    $(result t/e.c) == "not ok "*"no result: the VM ended early (status 124"* ]] &&
+	 [ "$(cat "$scratch/out/vm/boots-smp4")" = 1 ]'
+holds "the group after the hangs still runs" '[[ $(result t/f.c) == "ok "* ]]'
+holds "the output shows the lockup and where each CPU was" \
+	'grep -q "^# | .*soft lockup - CPU#1 stuck" "$scratch/tap" &&
+	 grep -q "^# | CPU#0: 0x40683d" "$scratch/tap"'
 
 # scripts/vm-cpus.py says "in a guest" only for CPL 0 at a lower-half
 # address in both samples: not for the kernel, nor for user space.
@@ -118,10 +116,9 @@ print("\n".join(m.describe(sys.argv[2], sys.argv[3], [], [])))
 print("\n".join(m.describe(sys.argv[3], sys.argv[4], [], [])))
 PY
 )
-echo "$lines" | sed 's/^/  | /'
-check "$([ "$(echo "$lines" | grep -c ', in a guest$')" = 1 ] &&
-	echo "$lines" | sed -n 1p | grep -q '^CPU#0: 0x40683d .*same RIP 1 s apart, in a guest$'; echo $?)" \
-	"vm-cpus.py: CPL 0 at a lower-half address in both samples is in a guest; CPL 3, the kernel, or one sample is not"
+echo "$lines" | comment
+holds "vm-cpus.py: CPL 0 at a lower-half address in both samples is in a guest; CPL 3, the kernel, or one sample is not" \
+	'[ "$(echo "$lines" | grep -c ", in a guest$")" = 1 ] &&
+	 echo "$lines" | sed -n 1p | grep -q "^CPU#0: 0x40683d .*same RIP 1 s apart, in a guest$"'
 
-[ $fail = 0 ] && echo "all checks passed"
-exit $fail
+tap_done
