@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the paravirt workloads that run inside an L2 guest share
- * (bench/ipiload.c, bench/tlbload.c): the window marks that the L1's
- * trace shows (bench/pvl2.py finds them), pinning, and the guest's own
- * counters of interrupts and preemptions.
+ * (bench/ipiload.c, bench/tlbload.c, bench/timerload.c): the window marks
+ * that the L1's trace shows (bench/pvl2.py finds them), pinning, and the
+ * guest's own counters of interrupts, preemptions and traced events.
  *
  * A mark is a hypercall from user space (CPL 3): RAX MARK_START with
  * RBX = the window's number at its start, RAX MARK_END with RBX = the
@@ -176,6 +176,33 @@ static inline unsigned long long preemptions(pid_t tid)
 		if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &n) == 1)
 			break;
 	fclose(f);
+	return n;
+}
+
+/*
+ * The events a tracefs buffer (dir: the tracefs mount or an instance in
+ * it) took so far on all CPUs, kept, overwritten or dropped: a count to
+ * hold against the host's.
+ */
+static inline unsigned long long trace_events(const char *dir)
+{
+	static const char * const keys[] = { "entries: ", "overrun: ", "dropped events: ", NULL };
+	unsigned long long n = 0;
+	char path[160], line[128];
+	int cpu, k;
+	FILE *f;
+
+	for (cpu = 0; ; cpu++) {
+		snprintf(path, sizeof(path), "%s/per_cpu/cpu%d/stats", dir, cpu);
+		f = fopen(path, "r");
+		if (!f)
+			break;
+		while (fgets(line, sizeof(line), f))
+			for (k = 0; keys[k]; k++)
+				if (!strncmp(line, keys[k], strlen(keys[k])))
+					n += strtoull(line + strlen(keys[k]), NULL, 10);
+		fclose(f);
+	}
 	return n;
 }
 

@@ -10,9 +10,9 @@
 # rundelay.txt). Every figure is per window first; a policy's figure is
 # the median over its windows, and for maxima the median of the per-window
 # maxima with their range, since one maximum under TCG is noise. The
-# pv-ipi and pv-tlb scenarios have no policies: their directories hold
-# meta.json and runs.jsonl, one L2 per configuration, summed by
-# bench/pvipi.py and bench/pvtlb.py.
+# pv-ipi, pv-tlb and pv-timer scenarios have no policies: their directories
+# hold meta.json and runs.jsonl, one L2 per configuration, summed by
+# bench/pvipi.py, bench/pvtlb.py and bench/pvtimer.py.
 
 import argparse
 import datetime
@@ -38,6 +38,8 @@ SCENARIO_TITLE = {
               "native APIC, 6.12's PV IPI and PV IPI v2",
     "pv-tlb": "Paravirt TLB shootdowns: munmap() on every vCPU of an overcommitted L2 "
               "guest, native IPIs, 6.12's PV flush and PV TLB v2",
+    "pv-timer": "PV timer: TSC-deadline programming in 2-vCPU L2 guests, every deadline "
+                "through the MSR (6.12) and through the PV timer area",
 }
 # What vcpusim's own histogram measures in each scenario (none: hogs).
 LATENESS_TITLE = {
@@ -47,9 +49,16 @@ LATENESS_TITLE = {
     "l2-overcommit": "in-guest IPI round trip (membarrier)",
     "pv-ipi": None,
     "pv-tlb": None,
+    "pv-timer": None,
 }
 PV_IPI_MODE_TITLE = {"native": "native", "upstream": "6.12 PV IPI", "v2": "PV IPI v2"}
 PV_TLB_MODE_TITLE = {"native": "native IPIs", "upstream": "6.12 PV flush", "v2": "PV TLB v2"}
+PV_TIMER_MODE_TITLE = {"upstream": "6.12 (no-kvm-pv-timer)", "v2": "PV timer"}
+PV_TIMER_OPS = {"rr": "round trips", "sleep": "sleeps", "idle": "ms idle"}
+PV_TIMER_PATTERN_TITLE = {"rr": "TCP RR", "sleep": "nanosleep", "idle": "nohz idle"}
+# The issue's goal for the PV timer: this many fewer deadline writes than
+# 6.12 on TCP RR, with cyclictest's p99 and max no worse within the spread.
+PV_TIMER_GOAL = 0.9
 # The issue's goal for PV TLB v2: this much of 6.12's PV flush's throughput.
 PV_TLB_GOAL = 1.3
 PLOT_BINS_PER_DECADE = 10
@@ -528,9 +537,168 @@ def plot_pv_tlb(outdir, sc):
     return png
 
 
+def load_pv_timer(path):
+    """Per mode and pattern, each figure over the mode's L2s: their values
+    in run order, the median and the range."""
+    meta, runs = read_pv_runs(path)
+    modes = {}
+    for r in runs:
+        m = modes.setdefault(r["mode"], {"runs": [], "failed": [], "patterns": {}})
+        if r["errors"]:
+            m["failed"].append(f"{r['name']}: " + "; ".join(r["errors"]))
+            continue
+        m["runs"].append({"name": r["name"], "l2_secs": r["l2_secs"],
+                          "trace_writes": r["trace_total"]["deadline_writes"],
+                          "stat_writes": r["stats"].get("tsc_deadline_msr_writes", {})
+                          .get("total")})
+        for p, s in r["patterns"].items():
+            if not s.get("ops"):
+                continue
+            got = m["patterns"].setdefault(p, {})
+            ct = s.get("cyclictest", {})
+            pv = s.get("pv_timer", {})
+            per_kop = 1000 / s["ops"]
+            vals = {"ops_per_s": median(s["ops_per_s"]),
+                    "writes_per_kop": s["deadline_writes"] * per_kop,
+                    "exits_per_kop": s["exits"] * per_kop,
+                    "irqs_per_kop": (s["timer_irqs"] * per_kop if "timer_irqs" in s
+                                     else None),
+                    "writes_per_s": s["deadline_writes"] / s["secs"],
+                    "programs_per_kop": (s["guest_pv_programs"] * per_kop
+                                         if "guest_pv_programs" in s else None),
+                    "rearms_per_kop": pv.get("fire-arm", 0) * per_kop if pv else None,
+                    "ct_p99_us": ct.get("p99_us"), "ct_max_us": ct.get("max_us"),
+                    "ct_overflows": ct.get("overflows")}
+            for k, v in vals.items():
+                got.setdefault(k, []).append(v)
+    for m in modes.values():
+        for got in m["patterns"].values():
+            for k in list(got):
+                got[k] = {"values": got[k], "median": median(got[k]),
+                          "range": spread(got[k])}
+    return {"meta": meta, "modes": modes}
+
+
+def fmt_spread(f, digits=0):
+    """A median [range] over the L2s; the range only with two or more."""
+    if not f or f["median"] is None:
+        return "-"
+    out = f"{f['median']:.{digits}f}"
+    if len([v for v in f["values"] if v is not None]) > 1:
+        out += f" [{f['range'][0]:.{digits}f}-{f['range'][1]:.{digits}f}]"
+    return out
+
+
+def pv_timer_tables(sc):
+    meta, modes = sc["meta"], sc["modes"]
+    lines = [f"### {SCENARIO_TITLE['pv-timer']}", "",
+             f"{meta['runs']} L2s per mode, taken in turn, on {meta['cpus']} CPUs: "
+             f"{meta['smp']} vCPUs per L2. In each, bench/timerload.c runs each pattern "
+             f"for a window of {meta['window_secs']:g} s alone (the counts), then once more "
+             f"beside cyclictest (the latency): TCP RR, 1-byte request/response on loopback "
+             f"between two processes pinned to the two vCPUs; nanosleep, a thread per vCPU "
+             f"looping clock_nanosleep({meta['sleep_us']} us); nohz idle, the L2 idle. "
+             "Deadline writes are the L2's WRMSRs of MSR_IA32_TSC_DEADLINE, each an exit, "
+             "from the host's kvm:kvm_msr between the window's marks; exits are all the "
+             "L2's (kvm:kvm_exit); both per 1000 operations (round trips, sleeps, ms idle). "
+             "'Programmed' is the guest's own count of the deadlines it programmed "
+             "(/sys/kernel/debug/kvm_pv_timer), 're-arms' the host's timer expiries that "
+             "found a later deadline and re-armed without injecting (kvm:kvm_pv_timer "
+             "fire-arm); timer IRQs the local timer interrupts the host delivered "
+             "(kvm:kvm_apic_accept_irq, vector 0xec). Ops/s are over the guest's time. "
+             "cyclictest (rt-tests, one "
+             f"SCHED_FIFO thread per vCPU, {meta['ct_interval_us']} us interval) runs from a "
+             "second before its window to a second after; its p99 is over both threads' "
+             "samples, its max the larger thread's. Each cell is the median over the L2s "
+             "[range]. Latencies under nested TCG are far above bare metal's: compare the "
+             "two modes only.", ""]
+    for m in modes.values():
+        for f in m["failed"]:
+            lines += [f"L2 that failed: {f}.", ""]
+    lines += ["| pattern | timer | ops/s | deadline writes / 1000 ops | / 6.12 | "
+              "programmed / 1000 ops | re-arms / 1000 ops | timer IRQs / 1000 ops | "
+              "exits / 1000 ops | deadline writes / s | cyclictest p99 us | "
+              "cyclictest max us |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
+              "---: |"]
+    goal = []
+    for p in meta["patterns"]:
+        base = modes.get("upstream", {}).get("patterns", {}).get(p)
+        for mode in meta["modes"]:
+            got = modes.get(mode, {}).get("patterns", {}).get(p)
+            title = PV_TIMER_MODE_TITLE.get(mode, mode)
+            ptitle = f"{PV_TIMER_PATTERN_TITLE.get(p, p)} ({PV_TIMER_OPS.get(p, 'ops')})"
+            if not got:
+                lines.append(f"| {ptitle} | {title} | - | not measured |" + " - |" * 8)
+                continue
+            w, bw = got["writes_per_kop"]["median"], base and base["writes_per_kop"]["median"]
+            lines.append(
+                f"| {ptitle} | {title} | {fmt_spread(got['ops_per_s'])} | "
+                f"{fmt_spread(got['writes_per_kop'], 1)} | {ratio(w, bw)} | "
+                f"{fmt_spread(got['programs_per_kop'], 1)} | "
+                f"{fmt_spread(got['rearms_per_kop'], 1)} | {fmt_spread(got['irqs_per_kop'], 1)} | "
+                f"{fmt_spread(got['exits_per_kop'], 0)} | "
+                f"{fmt_spread(got['writes_per_s'])} | {fmt_spread(got['ct_p99_us'])} | "
+                f"{fmt_spread(got['ct_max_us'])} |")
+        v2 = modes.get("v2", {}).get("patterns", {}).get(p)
+        if v2 and base and base["writes_per_kop"]["median"]:
+            cut = 1 - v2["writes_per_kop"]["median"] / base["writes_per_kop"]["median"]
+            ct = []
+            for k, what in (("ct_p99_us", "p99"), ("ct_max_us", "max")):
+                a, b = v2[k]["range"], base[k]["range"]
+                if a and b:
+                    ct.append(f"cyclictest {what} {v2[k]['median']:.0f} us against "
+                              f"{base[k]['median']:.0f} us ("
+                              + ("no worse within the spread" if a[0] <= b[1] else "worse")
+                              + ")")
+            goal.append(f"{PV_TIMER_PATTERN_TITLE.get(p, p)}: {100 * abs(cut):.0f}% "
+                        f"{'fewer' if cut >= 0 else 'more'} deadline writes per operation"
+                        + (f" ({'meets' if cut >= PV_TIMER_GOAL else 'misses'} the goal of "
+                           f"{100 * PV_TIMER_GOAL:.0f}%)" if p == "rr" else "")
+                        + (", " + ", ".join(ct) if ct else ""))
+    if goal:
+        lines += ["", "The PV timer against 6.12: " + "; ".join(goal) + "."]
+    checks = [f"{r['name']} {r['trace_writes']} = {r['stat_writes']}"
+              for m in modes.values() for r in m["runs"]]
+    if checks:
+        lines += ["", "Deadline writes of each whole L2 run, the host's trace against its "
+                  "stat tsc_deadline_msr_writes (read with the L2 paused): "
+                  + ", ".join(checks) + "."]
+    return lines
+
+
+def plot_pv_timer(outdir, sc):
+    """Bars per pattern, one per mode: deadline writes per 1000 operations."""
+    meta, modes = sc["meta"], sc["modes"]
+    png = "pv-timer.png"
+    dat = os.path.join(outdir, ".pv-timer.dat")
+    mlist = list(meta["modes"])
+    with open(dat, "w") as f:
+        for p in meta["patterns"]:
+            vals = []
+            for m in mlist:
+                got = modes.get(m, {}).get("patterns", {}).get(p)
+                vals.append(f"{got['writes_per_kop']['median']:.3f}" if got else "?")
+            f.write(f"{PV_TIMER_PATTERN_TITLE.get(p, p)}\t" + "\t".join(vals) + "\n")
+    script = ["set terminal png size 800,420 noenhanced", "set datafile missing '?'",
+              f"set output '{os.path.join(outdir, png)}'", "set datafile separator '\\t'",
+              "set style data histograms", "set style histogram clustered gap 1",
+              "set style fill solid 0.8 border -1", "set key below", "set grid ytics",
+              "set yrange [0:*]", "set title 'TSC deadline writes (exits) per 1000 operations'",
+              "plot " + ", ".join(f"'{dat}' using {j + 2}" + (":xtic(1)" if j == 0 else "")
+                                  + f" title '{PV_TIMER_MODE_TITLE.get(m, m)}'"
+                                  for j, m in enumerate(mlist))]
+    r = subprocess.run(["gnuplot"], input="\n".join(script), text=True, stderr=subprocess.PIPE)
+    os.unlink(dat)
+    if r.returncode:
+        die(f"gnuplot failed: {r.stderr}")
+    return png
+
+
 # Each paravirt scenario's loader, tables and plot.
 PV_SCENARIOS = {"pv-ipi": (load_pv_ipi, pv_ipi_tables, plot_pv_ipi),
-                "pv-tlb": (load_pv_tlb, pv_tlb_tables, plot_pv_tlb)}
+                "pv-tlb": (load_pv_tlb, pv_tlb_tables, plot_pv_tlb),
+                "pv-timer": (load_pv_timer, pv_timer_tables, plot_pv_timer)}
 
 
 # --- Output -------------------------------------------------------------

@@ -25,10 +25,16 @@
 #               (native IPIs, 6.12's PV flush, PV TLB v2), each in an
 #               overcommitted L2, one after the other (bench/pvtlb.py);
 #               --reps windows of --secs of each page count in each L2
+#   pv-timer    no policies and no noise: TSC-deadline programming with
+#               and without the PV timer (no-kvm-pv-timer), in 2-vCPU L2s
+#               (bench/pvtimer.py): TCP request/response, nanosleep loops
+#               and nohz idle, a window of --secs each alone and one
+#               beside cyclictest; --reps L2s of each, interleaved (at
+#               most 2 L2s each and 3 s windows: a few minutes in all)
 #
 # Writes DIR/meta.json (kernel, command, settings of every policy),
 # DIR/windows.jsonl (one line per measured window) and DIR/rundelay.txt
-# (bench/rundelay.bt's maps); pv-ipi and pv-tlb write DIR/meta.json and
+# (bench/rundelay.bt's maps); pv-ipi, pv-tlb and pv-timer write DIR/meta.json and
 # DIR/runs.jsonl (one line per L2). bench/report.py turns them into tables.
 
 import argparse
@@ -69,6 +75,7 @@ def load_vmfctl():
 vmfctl = load_vmfctl()
 sys.path.insert(0, HERE)
 import pvipi  # noqa: E402
+import pvtimer  # noqa: E402
 import pvtlb  # noqa: E402
 
 
@@ -426,7 +433,7 @@ def check_marks(path, n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario", choices=("synthetic", "l2", "overcommit", "l2-overcommit",
-                                         "pv-ipi", "pv-tlb"))
+                                         "pv-ipi", "pv-tlb", "pv-timer"))
     ap.add_argument("--out", required=True)
     ap.add_argument("--bin", required=True, help="where vcpusim was built")
     ap.add_argument("--reps", type=int, default=5)
@@ -567,7 +574,26 @@ def pv_tlb(args):
     pv_l2(args, meta, configs, pvtlb.describe)
 
 
-PV_SCENARIOS = {"pv-ipi": pv_ipi, "pv-tlb": pv_tlb}
+# pv-timer's caps on --reps (L2s per mode) and --secs (the window).
+PV_TIMER_RUNS, PV_TIMER_SECS = 2, 3
+
+
+def pv_timer(args):
+    """The pv-timer scenario: --reps L2s per mode of bench/pvtimer.py,
+    taken in turn (upstream, v2, upstream, ...), so that the spread between
+    two L2s of a mode shows beside the difference between the modes."""
+    runs, secs = min(args.reps, PV_TIMER_RUNS), min(args.secs, PV_TIMER_SECS)
+    meta = {"scenario": "pv-timer", "smp": pvtimer.SMP, "patterns": pvtimer.PATTERNS,
+            "modes": pvtimer.MODES, "runs": runs, "window_secs": secs,
+            "sleep_us": pvtimer.SLEEP_US, "ct_interval_us": pvtimer.CT_INTERVAL_US}
+    configs = [(f"{mode}-{i}", lambda mode=mode, i=i: pvtimer.run(
+                    mode, args.bin, args.out, secs=secs, settle=max(args.settle, 1),
+                    name=f"{mode}-{i}"))
+               for i in range(1, runs + 1) for mode in pvtimer.MODES]
+    pv_l2(args, meta, configs, pvtimer.describe)
+
+
+PV_SCENARIOS = {"pv-ipi": pv_ipi, "pv-tlb": pv_tlb, "pv-timer": pv_timer}
 
 
 # Under QEMU's TCG, nested SVM sometimes resets an L2 guest with no message

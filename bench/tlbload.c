@@ -199,30 +199,6 @@ static void trace_setup(void)
 	write_file(TLB_EVENT "/enable", "1");
 }
 
-/* Events written to the ring buffer so far, kept or not, all CPUs. */
-static unsigned long long trace_events(void)
-{
-	static const char * const keys[] = { "entries: ", "overrun: ", "dropped events: ", NULL };
-	unsigned long long n = 0;
-	char path[96], line[128];
-	FILE *f;
-	int k;
-	int cpu;
-
-	for (cpu = 0; cpu < MAX_CPUS; cpu++) {
-		snprintf(path, sizeof(path), TRACEFS "/per_cpu/cpu%d/stats", cpu);
-		f = fopen(path, "r");
-		if (!f)
-			break;
-		while (fgets(line, sizeof(line), f))
-			for (k = 0; keys[k]; k++)
-				if (!strncmp(line, keys[k], strlen(keys[k])))
-					n += strtoull(line + strlen(keys[k]), NULL, 10);
-		fclose(f);
-	}
-	return n;
-}
-
 /* --- Load --- */
 
 static void *load_fn(void *arg)
@@ -488,7 +464,7 @@ static void snap(struct snapshot *s, int ncpus_online)
 
 	s->time = now();
 	irq_counts("TLB", s->tlb, ncpus_online);
-	s->events = trace_events();
+	s->events = trace_events(TRACEFS);
 	for (i = 0; i < opt.ncpus; i++) {
 		for (k = 0; k < NR_COUNTERS; k++)
 			((unsigned long *)&s->t[i])[k] = load((unsigned long *)&threads[i].c + k);

@@ -4,22 +4,25 @@
 # make bench: the latency-jitter benchmarks, and the paravirt one. Builds
 # the kernel and the bench programs, then boots the test VM once per
 # scenario; inside it, bench/scenario.py measures EEVDF, SCHED_FIFO and VMF
-# interleaved on the same vCPUs, or (pv-ipi, pv-tlb) the guest's IPI paths
-# or TLB flushes in one L2 each. bench/report.py then writes results.json,
-# report.md and the PNG plots to out/bench/<date>/ (out/bench/latest points
-# at the newest).
+# interleaved on the same vCPUs, or (pv-ipi, pv-tlb, pv-timer) the guest's
+# IPI paths, TLB flushes or TSC-deadline programming in one L2 each.
+# bench/report.py then writes results.json, report.md and the PNG plots to
+# out/bench/<date>/ (out/bench/latest points at the newest).
 #
 #   QUICK=1         2 repetitions of 3 s instead of 5 of 10 s
 #   SCENARIOS=...   a comma-separated subset of synthetic,l2,overcommit,
-#                   l2-overcommit,pv-ipi,pv-tlb (default: all but
-#                   l2-overcommit, pv-ipi and pv-tlb)
+#                   l2-overcommit,pv-ipi,pv-tlb,pv-timer (default: all but
+#                   l2-overcommit, pv-ipi, pv-tlb and pv-timer)
 #   REPS=, SECS=    override the repetitions and the window length (pv-ipi:
 #                   the windows in each L2; pv-tlb: those of each page
-#                   count in each L2)
+#                   count in each L2; pv-timer: the L2s of each mode, at
+#                   most 2, and its windows, at most 3 s)
 #
 # l2-overcommit and pv-ipi run only when asked for: both boot 4-vCPU L2s
 # on the 2-CPU test VM, whose boots under TCG took 60 to over 120 s.
 # pv-tlb too: three L2s of 3 vCPUs, each with 2 REPS windows of SECS.
+# pv-timer too: four 2-vCPU L2s (two per mode) of six windows, 90-110 s
+# each here.
 # Of l2-overcommit: its 4-vCPU L2 on the 2-CPU test
 # VM is where nested SVM under TCG breaks down: of three runs, one
 # finished; once the L2 did not boot again after a reset, and once the
@@ -49,10 +52,16 @@ for sc in ${SCENARIOS//,/ }; do
 	case $sc in
 	synthetic | overcommit) boot=120 ;;
 	l2 | l2-overcommit) boot=900 ;;
-	pv-ipi | pv-tlb) ;;
+	pv-ipi | pv-tlb | pv-timer) ;;
 	*) die "unknown scenario $sc" ;;
 	esac
-	if [ "$sc" = pv-ipi ] || [ "$sc" = pv-tlb ]; then
+	if [ "$sc" = pv-timer ]; then
+		# Up to 2 L2s per mode (bench/scenario.py caps REPS and SECS),
+		# each a boot, six windows of 3 s with their settling and
+		# cyclictest's margins, and the trace; half again for retries.
+		budget=$(awk -v r="$REPS" 'BEGIN { n = 2 * (r < 2 ? r : 2);
+			printf "%d", 120 + n * (240 + 6 * 10) * 1.5 }')
+	elif [ "$sc" = pv-ipi ] || [ "$sc" = pv-tlb ]; then
 		# Six L2s (pv-tlb: three, with twice the windows): a boot (30-70
 		# s, l2.sh tries up to 3 of 120 s), the windows and reading the
 		# trace each, and half of that again for the L2s that must be
