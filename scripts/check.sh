@@ -149,15 +149,17 @@ for group in $groups; do
 	#   kernel splat in its console: QEMU exits when the L1 resets.
 	# - A VM that scripts/vm.sh stopped as hung, with a CPU that sat on
 	#   one guest instruction (same RIP, CPL 0 at a lower-half address,
-	#   scripts/vm-cpus.py) while the kernel reported a lockup: the L1's
-	#   interrupts never made it leave the guest, which hardware cannot
-	#   do. Seen under QEMU 7.2's TCG in kvm/vmf_pv_tlb.c, its other CPU
-	#   waiting in smp_call_function_many_cond() for the IPI to be taken.
+	#   scripts/vm-cpus.py) while the kernel reported a lockup, or while
+	#   its jiffies stood still: the L1's interrupts never made it leave
+	#   the guest, which hardware cannot do. Seen under QEMU 7.2's TCG in
+	#   kvm/vmf_pv_tlb.c, its other CPU waiting in
+	#   smp_call_function_many_cond() for the IPI to be taken, and in CI
+	#   with both CPUs on one L2 instruction and nothing printed.
 	lost=
 	if [ "${group#*/}" = nested ] && [ $vm_rc = 125 ] &&
 	   "$VMF_ROOT/scripts/splat-check.sh" "$run/console.log" >/dev/null; then
 		lost="ended without a status and without a kernel splat"
-	elif grep -q "stall or lockup" "$run/hang" 2>/dev/null &&
+	elif grep -Eq "stall or lockup|no timer interrupt" "$run/hang" 2>/dev/null &&
 	     grep -Eq '^CPU#[0-9]+: .*, same RIP 1 s apart.*, in a guest' "$run/hang-cpus.txt"; then
 		lost="hung with a CPU stuck on one guest instruction"
 	fi

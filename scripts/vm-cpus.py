@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""vm-cpus.py MONITOR_SOCKET SYSTEM_MAP: where each CPU of a test VM is.
+"""vm-cpus.py [--jiffies|--nmi] MONITOR_SOCKET SYSTEM_MAP: where each CPU of a test VM is.
 
 Asks QEMU's human monitor for every vCPU's registers twice, a second apart,
 and prints one line per vCPU: its RIP as a symbol of the test kernel (the
@@ -13,6 +13,11 @@ most likely the L2's. The full register dumps follow, for the record.
 scripts/vm.sh runs this when a test VM hangs, before it stops the VM: a
 hung L1 under an L2 prints nothing more of its own, and CI keeps only the
 output of make check.
+
+With --jiffies, it prints the test kernel's jiffies instead, read from
+guest memory: scripts/vm.sh watches them to tell a kernel that takes no
+timer interrupt at all, which can print nothing, from one that is idle.
+With --nmi, it sends every vCPU an NMI.
 """
 
 import bisect
@@ -62,6 +67,36 @@ def load_map(path):
     return [addrs[i] for i in order], [names[i] for i in order]
 
 
+def data_symbol(path, name):
+    """The address of a data symbol in System.map, or None."""
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and parts[2] == name and parts[1] in "dDbB":
+                    return int(parts[0], 16)
+    except OSError:
+        pass
+    return None
+
+
+# With nokaslr the kernel image runs where it was linked, at
+# __START_KERNEL_map plus its physical address, so a symbol's physical
+# address is known without the guest's page tables, which belong to an L2
+# while a CPU runs one.
+START_KERNEL_MAP = 0xFFFFFFFF80000000
+
+
+def read_jiffies(sock, smap):
+    """The test kernel's jiffies as a hex string, or '' if unreadable."""
+    addr = data_symbol(smap, "jiffies_64") or data_symbol(smap, "jiffies")
+    if addr is None:
+        return ""
+    out = hmp(sock, f"xp /1gx {addr - START_KERNEL_MAP:#x}")
+    m = re.search(r":\s*(0x[0-9a-f]+)", out)
+    return m.group(1) if m else ""
+
+
 def symbolize(rip, addrs, names):
     i = bisect.bisect_right(addrs, rip) - 1
     # A text symbol further than 64 KiB away is not this address's.
@@ -109,9 +144,20 @@ def describe(first, second, addrs, names):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: vm-cpus.py MONITOR_SOCKET SYSTEM_MAP")
-    sock, smap = sys.argv[1:]
+    args = sys.argv[1:]
+    mode = args.pop(0) if args[:1] in (["--jiffies"], ["--nmi"]) else ""
+    if len(args) != 2:
+        sys.exit("usage: vm-cpus.py [--jiffies|--nmi] MONITOR_SOCKET SYSTEM_MAP")
+    sock, smap = args
+    try:
+        if mode == "--jiffies":
+            print(read_jiffies(sock, smap))
+            return
+        if mode == "--nmi":
+            hmp(sock, "nmi")
+            return
+    except OSError as e:
+        sys.exit(f"the monitor did not answer: {e}")
     addrs, names = load_map(smap)
     try:
         first = hmp(sock, "info registers -a")

@@ -114,26 +114,62 @@ CMDLINE="$CMDLINE $APPEND"
 # it), or when the budget is spent, record where every vCPU is
 # (scripts/vm-cpus.py through the monitor) and stop the VM. CI keeps only
 # what check.sh prints, not this directory.
+#
+# When every CPU is stuck that way, no CPU is left to report a stall and
+# the console just falls silent (CI: both CPUs of a kvm/vmf_pv_tlb.c run
+# on one L2 instruction for 13 minutes). The kernel's jiffies tell: the
+# softlockup watchdog wakes each CPU every 4 s even when idle, so jiffies
+# that stand still for STILL_AFTER seconds, once they were seen to move,
+# mean that no CPU took a timer interrupt. Before stopping such a VM, send
+# it an NMI and record whether jiffies moved again: the stuck CPUs seen
+# here left their L2 on an NMI only.
 HANG_RE='detected stalls on CPUs|self-detected stall|soft lockup|hard LOCKUP'
 HANG_AFTER=${HANG_AFTER:-120}
+STILL_AFTER=${STILL_AFTER:-60}
+SYSTEM_MAP=$(dirname "$BZIMAGE")/../../../System.map
+# Empty while the monitor is not up yet: never an error, as the watcher
+# runs under set -e.
+jiffies() {
+	"$VMF_ROOT/scripts/vm-cpus.py" --jiffies "$RUN/monitor.sock" "$SYSTEM_MAP" 2>/dev/null || true
+}
 watch_vm() {
 	local start=$SECONDS deadline=$((SECONDS + TIMEOUT)) stall_since= why=
+	local jif= jif_moved=0 jif_since=$SECONDS jif_read=0 j
 	while sleep 2; do
 		# QEMU writes its pid file within seconds; gone after that, it ended.
 		[ -f "$RUN/qemu.pid" ] && kill -0 "$(cat "$RUN/qemu.pid")" 2>/dev/null ||
 			[ $((SECONDS - start)) -lt 30 ] || return 0
 		[ -n "$stall_since" ] || ! grep -qE "$HANG_RE" "$LOG" 2>/dev/null ||
 			stall_since=$SECONDS
+		if [ $((SECONDS - jif_read)) -ge 10 ]; then
+			jif_read=$SECONDS
+			j=$(jiffies)
+			if [ -n "$j" ] && [ "$j" != "$jif" ]; then
+				[ -z "$jif" ] || jif_moved=1
+				jif=$j jif_since=$SECONDS
+			fi
+		fi
 		if [ $SECONDS -ge $deadline ]; then
 			why="timeout after $TIMEOUT s"
 		elif [ -n "$stall_since" ] && [ $((SECONDS - stall_since)) -ge "$HANG_AFTER" ]; then
 			why="kernel stall or lockup reported $HANG_AFTER s before"
+		elif [ $jif_moved = 1 ] && [ $((SECONDS - jif_since)) -ge "$STILL_AFTER" ]; then
+			why="no timer interrupt: jiffies stood still for $STILL_AFTER s"
 		else
 			continue
 		fi
+		"$VMF_ROOT/scripts/vm-cpus.py" "$RUN/monitor.sock" "$SYSTEM_MAP" \
+			>"$RUN/hang-cpus.txt" 2>&1
+		if [[ $why = "no timer interrupt"* ]]; then
+			"$VMF_ROOT/scripts/vm-cpus.py" --nmi "$RUN/monitor.sock" "$SYSTEM_MAP" >/dev/null 2>&1 || true
+			sleep 10
+			if [ "$(jiffies)" != "$jif" ]; then
+				why="$why; an NMI made them move again"
+			else
+				why="$why; an NMI did not move them"
+			fi
+		fi
 		echo "$why" >"$RUN/hang"
-		"$VMF_ROOT/scripts/vm-cpus.py" "$RUN/monitor.sock" \
-			"$(dirname "$BZIMAGE")/../../../System.map" >"$RUN/hang-cpus.txt" 2>&1
 		kill "$(cat "$RUN/qemu.pid")" 2>/dev/null
 		return 0
 	done

@@ -9,7 +9,9 @@
 #   without a result get a second boot, pass there, and say so;
 # - "smp4": the same hang, with both CPUs in the kernel: no second boot,
 #   the tests left fail with "no result";
-# - "smt": a clean run after both, which must still be reported.
+# - "nonpt": no report at all, both CPUs on one guest instruction, and
+#   vm.sh stopped it because jiffies stood still: a second boot, as in "-";
+# - "smt": a clean run after all three, which must still be reported.
 # check.sh must print each test once, the console's first complaint, and
 # its last line "N passed, N failed, N skipped", and exit non-zero.
 # Last, scripts/vm-cpus.py's verdict on canned register dumps.
@@ -30,6 +32,8 @@ t/c.c	10	-	correctness
 t/d.c	10	smp4	correctness
 t/e.c	10	smp4	correctness
 t/f.c	10	smt	correctness
+t/g.c	10	nonpt	correctness
+t/h.c	10	nonpt	correctness
 EOF
 
 # The stand-in: vm.sh [shape args] --timeout N -- vm-run-tests.sh FLAVOUR
@@ -39,7 +43,7 @@ cat >"$scratch/scripts/vm.sh" <<'EOF'
 #!/bin/bash
 shape=-
 while [ "$1" != -- ]; do
-	case $1 in --smp) shape=smp4 ;; --smt) shape=smt ;; esac
+	case $1 in --smp) shape=smp4 ;; --smt) shape=smt ;; --append) shape=nonpt ;; esac
 	shift
 done
 shift 3
@@ -56,6 +60,14 @@ if [ "$shape" = smt ] || [ "$boots" -gt 0 ]; then
 	exit 0
 fi
 echo "${1%%:*} pass (1s)" >>"$VM_RUN/results"
+if [ "$shape" = nonpt ]; then
+	echo "no timer interrupt: jiffies stood still for 60 s; an NMI made them move again" \
+		>"$VM_RUN/hang"
+	for cpu in 0 1; do
+		echo "CPU#$cpu: 0x40683d (not in the test kernel's text), same RIP 1 s apart, in a guest"
+	done >"$VM_RUN/hang-cpus.txt"
+	exit 124
+fi
 cat >>"$VM_RUN/console.log" <<'CONSOLE'
 [  305.4] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [vmf_pv_tlb:4899]
 [  305.5] Call Trace:
@@ -82,9 +94,9 @@ result() {
 }
 holds "check.sh exits non-zero (got $rc)" '[ $rc != 0 ]'
 holds "its last line counts every test" \
-	'[ "$(tail -n 1 "$scratch/tap")" = "5 passed, 1 failed, 0 skipped" ]'
-holds "each of the 6 tests is reported once" \
-	'[ "$(grep -cE "^(not )?ok [0-9]+ " "$scratch/tap")" = 6 ]'
+	'[ "$(tail -n 1 "$scratch/tap")" = "7 passed, 1 failed, 0 skipped" ]'
+holds "each of the 8 tests is reported once" \
+	'[ "$(grep -cE "^(not )?ok [0-9]+ " "$scratch/tap")" = 8 ]'
 holds "the test that passed before the hang keeps its result" \
 	'[[ $(result t/a.c) == "ok "*" t/a.c (1s)" ]]'
 holds "a hang with a CPU stuck in a guest: the tests left pass in a second boot, and say why" \
@@ -95,6 +107,9 @@ holds "a hang with both CPUs in the kernel: no second boot, the test left fails"
 	'[[ $(result t/d.c) == "ok "* &&
 	    $(result t/e.c) == "not ok "*"no result: the VM ended early (status 124"* ]] &&
 	 [ "$(cat "$scratch/out/vm/boots-smp4")" = 1 ]'
+holds "a silent hang, jiffies still, both CPUs stuck in a guest: a second boot, and it says why" \
+	'[[ $(result "t/h.c \\[nonpt\\]") == "ok "*"in a second boot: the first hung with a CPU stuck on one guest instruction"* ]] &&
+	 [ "$(cat "$scratch/out/vm/boots-nonpt")" = 2 ]'
 holds "the group after the hangs still runs" '[[ $(result t/f.c) == "ok "* ]]'
 holds "the output shows the lockup and where each CPU was" \
 	'grep -q "^# | .*soft lockup - CPU#1 stuck" "$scratch/tap" &&

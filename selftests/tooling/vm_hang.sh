@@ -9,7 +9,12 @@
 #    that re-reports its stall does: vm.sh must stop it HANG_AFTER seconds
 #    later, not at the end of its budget, exit 124, and leave each vCPU's
 #    RIP as a symbol of the test kernel.
-# 2. A VM that merely outlives its budget is stopped the same way.
+# 2. A VM that merely outlives its budget is stopped the same way; idle
+#    all along, it is not taken for one whose jiffies stood still.
+# 3. A VM whose jiffies stand still (paused through the monitor, which
+#    stops its clock as an L1 CPU stuck in its L2 with no timer interrupt
+#    does, and prints nothing, as that L1 did in CI) is stopped
+#    STILL_AFTER seconds later, says so, and names its vCPUs.
 # Before the watcher, case 1 ran to its 600 s budget and recorded nothing:
 # CI lost a nested group that way, its console's tail giving no CPU. A
 # watcher that waited for the console to fall silent ran to the budget
@@ -22,21 +27,47 @@ check() {
 	if [ "$1" = 0 ]; then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi
 }
 
-# run_vm NAME QUIET TIMEOUT CMD: boot, sets run, rc and took.
+# pause_when_running RUN: stop the VM's vCPUs once its command runs.
+pause_when_running() {
+	local i
+	for i in $(seq 300); do
+		grep -qx cmd "$1/stage" 2>/dev/null && [ -S "$1/monitor.sock" ] && break
+		sleep 1
+	done
+	sleep 5
+	python3 - "$1/monitor.sock" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"stop\n")
+time.sleep(1)
+PY
+}
+
+# run_vm NAME QUIET TIMEOUT CMD [pause]: boot, sets run, rc and took.
 run_vm() {
-	local start=$SECONDS
+	local start=$SECONDS pauser=
 	run=$(mktemp -d "$root/out/vm/hang-test-$1.XXXXXX")
-	HANG_AFTER=$2 VM_RUN=$run "$root/scripts/vm.sh" --quiet --timeout "$3" -- "$4" \
-		>"$run/vm.log" 2>&1
+	if [ "$5" = pause ]; then
+		pause_when_running "$run" &
+		pauser=$!
+	fi
+	HANG_AFTER=$2 STILL_AFTER=20 VM_RUN=$run "$root/scripts/vm.sh" --quiet \
+		--timeout "$3" -- "$4" >"$run/vm.log" 2>&1
 	rc=$?
+	[ -z "$pauser" ] || wait "$pauser"
 	took=$((SECONDS - start))
 }
 
-# cpus_named RUN: every vCPU line names a symbol of the test kernel.
+# cpus_named RUN: a line for each vCPU, and each that was in the kernel
+# names a symbol of the test kernel; one that was in user space (the
+# command's own loop) has only its address, and at least one is named.
 cpus_named() {
-	local lines
-	lines=$(grep -c '^CPU#[01]: [a-z_][a-z0-9_.]*+0x' "$1/hang-cpus.txt" 2>/dev/null)
-	[ "${lines:-0}" = 2 ]
+	local lines named kernel_raw
+	lines=$(grep -c '^CPU#[01]: ' "$1/hang-cpus.txt" 2>/dev/null)
+	named=$(grep -c '^CPU#[01]: [a-z_][a-z0-9_.]*+0x' "$1/hang-cpus.txt" 2>/dev/null)
+	kernel_raw=$(grep -c '^CPU#[01]: 0xffff' "$1/hang-cpus.txt" 2>/dev/null)
+	[ "${lines:-0}" = 2 ] && [ "${named:-0}" -ge 1 ] && [ "${kernel_raw:-0}" = 0 ]
 }
 
 run_vm stall 15 600 \
@@ -47,7 +78,7 @@ check $((took > 200)) "it was stopped ${took} s after boot, not at its 600 s bud
 grep -q "kernel stall" "$run/hang" 2>/dev/null
 check $? "the run says why it was stopped: $(cat "$run/hang" 2>/dev/null)"
 cpus_named "$run"
-check $? "both vCPUs' RIPs are named: $(grep '^CPU#[0-9]*:' "$run/hang-cpus.txt" 2>/dev/null | tr '\n' ' ')"
+check $? "both vCPUs' RIPs are given, named in the kernel: $(grep '^CPU#[0-9]*:' "$run/hang-cpus.txt" 2>/dev/null | tr '\n' ' ')"
 grep -q "hung in: cmd" "$run/vm.log"
 check $? "vm.sh says what the VM was doing: $(grep -m1 '^vm: ' "$run/vm.log")"
 [ $fail = 0 ] && rm -rf "$run"
@@ -55,6 +86,16 @@ check $? "vm.sh says what the VM was doing: $(grep -m1 '^vm: ' "$run/vm.log")"
 run_vm budget 600 40 'sleep 1000'
 check $((rc != 124)) "a VM past its budget ends with status 124 (got $rc)"
 grep -q "timeout after 40 s" "$run/hang" 2>/dev/null
+check $? "the run says why it was stopped: $(cat "$run/hang" 2>/dev/null)"
+cpus_named "$run"
+check $? "both vCPUs' RIPs are named"
+[ $fail = 0 ] && rm -rf "$run"
+
+run_vm still 600 600 'sleep 1000' pause
+check $((rc != 124)) "a VM whose jiffies stand still ends with status 124 (got $rc)"
+check $((took > 150)) "it was stopped ${took} s after boot, not at its 600 s budget (bound 150 s)"
+grep -q "^no timer interrupt: jiffies stood still for 20 s; an NMI did not move them$" \
+	"$run/hang" 2>/dev/null
 check $? "the run says why it was stopped: $(cat "$run/hang" 2>/dev/null)"
 cpus_named "$run"
 check $? "both vCPUs' RIPs are named"
