@@ -178,6 +178,7 @@ class Noise:
     the windows whenever a policy starves it."""
 
     ROOT = "/sys/fs/cgroup/vmfbench"
+    KINDS = ("stress", "hackbench", "compile")
 
     def __init__(self, ncpus, tmp):
         src = os.path.join(tmp, "noise.c")
@@ -230,24 +231,73 @@ class Noise:
             write(os.path.join(self.ROOT, kind, "cgroup.freeze"), int(frozen))
 
     def stop(self):
-        for kind in self.cmds:
-            try:
-                write(os.path.join(self.ROOT, kind, "cgroup.kill"), 1)
-            except OSError:
-                pass
-        for p in self.procs:
-            p.wait()
-        for kind in self.cmds:
-            for _ in range(50):
-                try:
-                    os.rmdir(os.path.join(self.ROOT, kind))
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        kill_cgroups(self.ROOT, self.cmds, wait=lambda: [p.wait() for p in self.procs])
+
+
+def kill_cgroups(root, kinds, wait=None):
+    """Kill every process in root/<kind>, then remove the groups and root."""
+    for kind in kinds:
         try:
-            os.rmdir(self.ROOT)
+            write(os.path.join(root, kind, "cgroup.kill"), 1)
         except OSError:
             pass
+    if wait:
+        wait()
+    for kind in kinds:
+        for _ in range(50):
+            try:
+                os.rmdir(os.path.join(root, kind))
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)
+    try:
+        os.rmdir(root)
+    except OSError:
+        pass
+
+
+class Guard:
+    """Puts the host back as it was when the scenario ends, however it
+    ends: SIGKILL and the OOM killer run no finally clause. A child
+    process holds the read end of a pipe whose write end only the
+    scenario holds (os.pipe() fds are not inherited by what it starts);
+    the kernel closes that end when the scenario dies, and the child,
+    reading EOF, writes back sched_rt_runtime_us and kills the noise.
+    The child leaves the process group, so a ^C meant for the scenario
+    does not end it first."""
+
+    def __init__(self, files, cgroup_root, cgroup_kinds):
+        saved = {f: read(f) for f in files}
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(w)
+            os.setsid()
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_IGN)
+            while True:
+                try:
+                    if not os.read(r, 1):
+                        break
+                except InterruptedError:
+                    continue
+            for f, value in saved.items():
+                if value is not None and read(f) != value:
+                    try:
+                        write(f, value)
+                    except OSError:
+                        pass
+            kill_cgroups(cgroup_root, cgroup_kinds)
+            os._exit(0)
+        os.close(r)
+        self.w, self.pid = w, pid
+
+    def release(self):
+        """A normal end: let the child check, and wait for it."""
+        os.close(self.w)
+        os.waitpid(self.pid, 0)
 
 
 # --- vCPUs ---------------------------------------------------------------
@@ -454,6 +504,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="vmfbench.")
     ncpus = os.cpu_count()
+    # Before anything changes, and before this process turns SCHED_FIFO.
+    guard = Guard([RT_RUNTIME], Noise.ROOT, Noise.KINDS)
     # Windows must end on time whatever the vCPUs do; the noise it starts
     # goes back to SCHED_OTHER.
     os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(99))
@@ -498,6 +550,7 @@ def main():
         with open(os.path.join(args.out, "meta.json"), "w") as f:
             json.dump(meta, f, indent=1)
         shutil.rmtree(tmp, ignore_errors=True)
+        guard.release()
     check_marks(os.path.join(args.out, "rundelay.txt"), meta.get("windows", 0))
 
 
