@@ -3,15 +3,16 @@
 
 SHELL := /bin/bash
 export KSRC DEBUG VMF JOBS OUT FORCE BASE_VMLINUX BASE_BZIMAGE ROUNDS \
-	QUICK SCENARIOS REPS SECS
+	QUICK SCENARIOS REPS SECS CONFIG LOCALMODCONFIG LSMOD PKG HOST BENCH_OUT
 
-.PHONY: kernel vm check bench bench-overhead checkpatch export bloat-check clean help
+.PHONY: kernel host-kernel vm check bench bench-overhead checkpatch export bloat-check clean help
 
 help:
 	@echo "make kernel      build out/linux and bzImage (KSRC=<6.12.y tree>, DEBUG=1)"
+	@echo "make host-kernel packages for a KVM host from your config in out/host (CONFIG=, LOCALMODCONFIG=1, PKG=deb|rpm)"
 	@echo "make vm CMD=...  boot the kernel under QEMU/TCG, run CMD, return its status"
 	@echo "make check       build, then run every selftest inside the VM"
-	@echo "make bench       latency jitter: EEVDF, SCHED_FIFO and VMF vCPUs (QUICK=1, SCENARIOS=)"
+	@echo "make bench       latency jitter: EEVDF, SCHED_FIFO and VMF vCPUs (QUICK=1, SCENARIOS=, HOST=1 on this host)"
 	@echo "make bench-overhead  hackbench and perf pipe, stock against VMF (BASE_BZIMAGE=)"
 	@echo "make checkpatch  scripts/checkpatch.pl --strict on every patch and new file"
 	@echo "make export      the series with a cover letter in out/export, checked with git am"
@@ -20,6 +21,9 @@ help:
 
 kernel:
 	@scripts/kernel.sh
+
+host-kernel:
+	@scripts/host-kernel.sh
 
 # CMD reaches the test VM's shell as written: make expands nothing in it
 # and the host's shell never parses it, so ";", "&&", pipes, redirections

@@ -13,6 +13,12 @@
 #   SCENARIOS=...   a comma-separated subset of synthetic,l2,overcommit,
 #                   l2-overcommit,pv-ipi,pv-tlb,pv-timer (default: all but
 #                   l2-overcommit, pv-ipi, pv-tlb and pv-timer)
+#   HOST=1          measure the running kernel, on this machine, not in the
+#                   test VM: for a host that booted a VMF kernel (make
+#                   host-kernel). Refused on a kernel without SCHED_VMF, and
+#                   without root. Builds no kernel; the l2 scenarios boot the
+#                   built test kernel (make kernel) as their guest, with KVM.
+#   BENCH_OUT=DIR   where out/bench/<date>/ goes (default out/bench)
 #   REPS=, SECS=    override the repetitions and the window length (pv-ipi:
 #                   the windows in each L2; pv-tlb: those of each page
 #                   count in each L2; pv-timer: the L2s of each mode, at
@@ -40,13 +46,52 @@ fi
 SCENARIOS=${SCENARIOS:-synthetic,l2,overcommit}
 [ "${DEBUG:-0}" != 1 ] || die "benchmarks on the DEBUG=1 kernel would measure its checkers"
 
+BENCH_OUT=${BENCH_OUT:-$OUT/bench}
+DIR=$BENCH_OUT/$(date +%Y%m%d-%H%M%S)
+COMMAND="make bench${HOST:+ HOST=$HOST}${QUICK:+ QUICK=$QUICK} SCENARIOS=$SCENARIOS REPS=$REPS SECS=$SECS"
+
+# HOST=1: the scenarios run here, on the running kernel, so check that it
+# is one they can measure before changing anything.
+if [ "${HOST:-0}" = 1 ]; then
+	[ -e /proc/sys/kernel/sched_vmf_slice_us ] ||
+		die "HOST=1 measures the running kernel, and $(uname -r) has no SCHED_VMF (no /proc/sys/kernel/sched_vmf_slice_us): install and boot a VMF kernel first (make host-kernel)"
+	[ "$(id -u)" = 0 ] ||
+		die "HOST=1 needs root: the scenarios set scheduling policies and sched_rt_runtime_us"
+	for sc in ${SCENARIOS//,/ }; do
+		case $sc in
+		synthetic | overcommit) ;;
+		l2 | l2-overcommit | pv-*)
+			[ -f "$BZIMAGE" ] || die "HOST=1 SCENARIOS=$sc boots the test kernel as its guest: run make kernel first"
+			[ -c /dev/kvm ] || die "HOST=1 SCENARIOS=$sc needs KVM, and there is no /dev/kvm"
+			;;
+		*) die "unknown scenario $sc" ;;
+		esac
+	done
+	[ -x "$OUT/bench-bin/vcpusim" ] || timed "bench build" "$VMF_ROOT/scripts/build-selftests.sh"
+	mkdir -p "$DIR"
+	ln -sfn "$DIR" "$BENCH_OUT/latest"
+	config=$DIR/config
+	if [ -r "/boot/config-$(uname -r)" ]; then
+		cp "/boot/config-$(uname -r)" "$config"
+	else
+		zcat /proc/config.gz >"$config" 2>/dev/null || : >"$config"
+	fi
+	for sc in ${SCENARIOS//,/ }; do
+		VMF_L2_KERNEL=$BZIMAGE timed "bench $sc" python3 "$VMF_ROOT/bench/scenario.py" "$sc" \
+			--out "$DIR/$sc" --bin "$OUT/bench-bin" --reps "$REPS" --secs "$SECS" \
+			--settle "$SETTLE" || die "scenario $sc failed; its output is in $DIR/$sc"
+	done
+	timed "report" python3 "$VMF_ROOT/bench/report.py" "$DIR" \
+		--config "$config" --command "$COMMAND" >/dev/null
+	log "report: $DIR/report.md"
+	exit 0
+fi
+
 timed "kernel" "$VMF_ROOT/scripts/kernel.sh"
 timed "bench build" "$VMF_ROOT/scripts/build-selftests.sh"
 
-DIR=$OUT/bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$DIR"
-ln -sfn "$DIR" "$OUT/bench/latest"
-COMMAND="make bench${QUICK:+ QUICK=$QUICK} SCENARIOS=$SCENARIOS REPS=$REPS SECS=$SECS"
+ln -sfn "$DIR" "$BENCH_OUT/latest"
 
 for sc in ${SCENARIOS//,/ }; do
 	case $sc in
