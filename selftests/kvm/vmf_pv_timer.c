@@ -329,9 +329,9 @@ static void pvt_check_stage(struct kvm_vcpu *vcpu, enum pvt_stage stage,
 {
 	sync_global_from_guest(pvt_vm, pvt);
 
-	ksft_print_msg("%-12s %5lu iterations %7lu programs %7lu exits (host: %7lu) %4lu raced, late by <= %lu us\n",
+	ksft_print_msg("%-12s %5lu iterations %7lu programs %7lu exits (host: %7lu) %4lu raced, late by <= %lu us, %lu halts, %lu wake-ups\n",
 		       pvt_stage_names[stage], pvt_niter, pvt.programs, pvt.exits, writes,
-		       pvt.raced, pvt.max_late / pvt_cycles_per_us);
+		       pvt.raced, pvt.max_late / pvt_cycles_per_us, pvt.halts, wakeups);
 
 	TEST_ASSERT(writes == pvt.exits,
 		    "%s: the host saw %lu TSC_DEADLINE writes, the guest made %lu",
