@@ -20,8 +20,11 @@
 # no tree but the distribution's has. What changed is printed, and kept in
 # out/host/config.diff.
 #
-# uname -r is <version><your CONFIG_LOCALVERSION>-vmf; the package version,
-# <version>-vmf<patches>+g<series tip>, says which series it carries.
+# uname -r is <version><your CONFIG_LOCALVERSION>-vmf. The Debian package
+# version, <version>-vmf<patches>+g<series tip>, says which series it
+# carries; an RPM's is <release with _ for ->-<build count>, as the
+# kernel's kernel.spec takes it from scripts/build-version, so for RPMs
+# only out/host/vmf-build-info names the series.
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
