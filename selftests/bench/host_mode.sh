@@ -8,13 +8,10 @@
 # (a mount namespace hides /proc/sys/kernel from it, as such a kernel
 # would lack sched_vmf_slice_us) and a user who is not root.
 
-[ -e /proc/sys/kernel/sched_vmf_slice_us ] || { echo "SKIP: kernel without SCHED_VMF"; exit 4; }
-for tool in bpftrace stress-ng hackbench gnuplot unshare setpriv; do
-	command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 4; }
-done
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 . "$VMF_ROOT/selftests/lib/vmf_sh.sh"
+vmf_sh_require bpftrace stress-ng hackbench gnuplot unshare setpriv
 
 rt=/proc/sys/kernel/sched_rt_runtime_us
 before=$(cat $rt)

@@ -12,13 +12,10 @@
 # (else this test would prove nothing), then that within 20 s of the kill
 # the setting is back and the noise is gone.
 
-[ -e /proc/sys/kernel/sched_vmf_slice_us ] || { echo "SKIP: kernel without SCHED_VMF"; exit 4; }
-for tool in bpftrace stress-ng hackbench; do
-	command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 4; }
-done
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 . "$VMF_ROOT/selftests/lib/vmf_sh.sh"
+vmf_sh_require bpftrace stress-ng hackbench
 
 rt=/proc/sys/kernel/sched_rt_runtime_us
 before=$(cat $rt)

@@ -4,7 +4,7 @@
 # (selftests/vmf/vmfctl.sh, libvirt.sh): TAP lines, the policy of a
 # thread, and a KVM guest under QEMU. Needs $TMP, a private directory.
 #
-#   vmf_sh_require: skip unless SCHED_VMF, root and python3
+#   vmf_sh_require [TOOL...]: skip unless SCHED_VMF, root, python3 and TOOLs
 #   ok|not_ok|skip DESCRIPTION, check DESCRIPTION COMMAND...,
 #   holds DESCRIPTION SHELL-EXPRESSION, comment FILE...
 #   tap_done: the plan and the summary; its status is the test's
@@ -14,8 +14,10 @@
 
 n=0 failed=0 qpid=""
 
-# Skip (kselftest's status 4) without a VMF kernel, root or python3.
+# Skip (kselftest's status 4) without a VMF kernel, root, python3, or
+# one of the tools named.
 vmf_sh_require() {
+	local tool
 	if [ ! -e /proc/sys/kernel/sched_vmf_slice_us ]; then
 		echo "kernel without SCHED_VMF (no /proc/sys/kernel/sched_vmf_slice_us)"
 		exit 4
@@ -24,6 +26,9 @@ vmf_sh_require() {
 		echo "needs root and python3"
 		exit 4
 	fi
+	for tool; do
+		command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 4; }
+	done
 }
 
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
