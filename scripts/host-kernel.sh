@@ -107,9 +107,9 @@ configure_host() {
 	kconfig olddefconfig
 	if [ "${LOCALMODCONFIG:-0}" = 1 ]; then
 		# localmodconfig asks about symbols it cannot decide; take the
-		# defaults, as olddefconfig does.
-		yes '' | make -s -C "$LINUX" O="$HOST_BUILD" \
-			${LSMOD:+LSMOD="$(realpath "$LSMOD")"} localmodconfig >/dev/null
+		# defaults, as olddefconfig does. yes(1) dies of SIGPIPE when
+		# it is done, which pipefail would take for a failure.
+		{ yes '' || true; } | kconfig ${LSMOD:+LSMOD="$(realpath "$LSMOD")"} localmodconfig >/dev/null
 	fi
 	cp "$HOST_BUILD/.config" "$HOST_OUT/config.olddefconfig"
 	for sym in "${VMF_OPTIONS[@]}"; do
@@ -130,7 +130,7 @@ configure_host() {
 		>"$HOST_OUT/config.diff" || true
 	log "your config after olddefconfig$([ "${LOCALMODCONFIG:-0}" = 1 ] && echo ' and localmodconfig'), to the one built:"
 	sed 's/^/    /' "$HOST_OUT/config.diff" >&2
-	log "olddefconfig itself changed $("$LINUX/scripts/diffconfig" "$HOST_OUT/config.given" \
+	log "olddefconfig$([ "${LOCALMODCONFIG:-0}" = 1 ] && echo " and localmodconfig") changed $("$LINUX/scripts/diffconfig" "$HOST_OUT/config.given" \
 		"$HOST_OUT/config.olddefconfig" | wc -l) symbols of the given config"
 }
 
@@ -154,7 +154,7 @@ build_packages() {
 	esac
 	{
 		echo "base: $(cat "$OUT/base-version.txt")"
-		echo "release: $(make -s -C "$LINUX" O="$HOST_BUILD" LOCALVERSION=-vmf kernelrelease)"
+		echo "release: $(kconfig LOCALVERSION=-vmf kernelrelease)"
 		echo "package version: $pkgver"
 		echo "series: $n patches, tip $(git -C "$LINUX" log -1 --format='%H %s')"
 	} >"$HOST_OUT/vmf-build-info"

@@ -31,6 +31,18 @@ cp "$lean" "$cfg"
 	--set-str LOCALVERSION "" --disable SCHED_CLASS_VMF --disable KVM_PV_V2 \
 	--disable KVM_GUEST_PV_V2
 
+# LOCALMODCONFIG=1 with another host's lsmod, config only: the modules
+# listed stay, and VMF is on.
+printf 'Module Size Used by\nkvm_amd 200000 0\nkvm 1300000 1 kvm_amd\n' >"$TMP/lsmod"
+CONFIG=$cfg LOCALMODCONFIG=1 LSMOD=$TMP/lsmod CONFIG_ONLY=1 "$root/scripts/host-kernel.sh" \
+	>"$TMP/lmc.log" 2>&1
+rc=$?
+holds "LOCALMODCONFIG=1 LSMOD=... CONFIG_ONLY=1 succeeded (exit $rc)" \
+	'[ $rc = 0 ] && grep -q "after olddefconfig and localmodconfig" "$TMP/lmc.log"'
+holds "it kept the listed KVM modules and turned VMF on" \
+	'grep -qx CONFIG_KVM_AMD=m "$out/build-host/.config" &&
+	 grep -qx CONFIG_SCHED_CLASS_VMF=y "$out/build-host/.config"'
+
 start=$SECONDS
 CONFIG=$cfg "$root/scripts/host-kernel.sh" >"$TMP/build.log" 2>&1
 rc=$?
