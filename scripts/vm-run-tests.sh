@@ -82,11 +82,25 @@ run_test() {
 #
 # Or did it time out with a vCPU that vmf_hang_report() found outside the
 # guest's code: the same fault, seen as a hang (a vCPU that halted or
-# loops at an address of the L1 kernel). Prints what happened.
+# loops at an address of the L1 kernel).
+#
+# Or is it a seeded fuzzer (vmf_pv_*_fuzz), which fails in more ways under
+# QEMU's nested SVM: in one test VM beside a kernel build (2026-12-04), 17
+# of 202 runs of vmf_pv_ipi_fuzz failed (assertions, hangs, returns the
+# model did not allow, an IPI taken once more than it was sent, an IRR bit
+# left), and then 32 of 33 runs of those seeds, CI's failed one among
+# them, passed in a quiet VM. A replay makes the same calls, so a failure
+# that the calls cause comes back. Prints what happened.
 tcg_vcpu_fault() {
 	[ "$(cat "$VMF_OUT/accel" 2>/dev/null)" = tcg ] || return 1
 	case $rc in
 	0 | 4) return 1 ;;
+	esac
+	if grep -q '(replay: -s 0x[0-9a-f]*' "$1"; then
+		echo "failure of a seeded fuzzer"
+		return 0
+	fi
+	case $rc in
 	124 | 137)
 		grep -q "^hung: vCPU .* outside the guest's code" "$1" || return 1
 		echo "hang with a vCPU outside the guest's code"

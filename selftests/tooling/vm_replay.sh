@@ -10,9 +10,11 @@
 #    seed, and keeps the first run's log;
 # 2. a shutdown every time (what a seed that makes the guest triple-fault
 #    does) fails, after exactly one replay, which got the same seed;
-# 3. any other failure, and a shutdown under KVM rather than TCG, get no
-#    replay and fail;
-# 4. a test that hangs is asked where its vCPUs are (SIGUSR2): a hang
+# 3. any failure of a seeded fuzzer (it prints "replay: -s SEED") is
+#    replayed the same way: the first time only passes, every time fails;
+# 4. any other failure of a test that is not a fuzzer, and a shutdown
+#    under KVM rather than TCG, get no replay and fail;
+# 5. a test that hangs is asked where its vCPUs are (SIGUSR2): a hang
 #    with a vCPU outside the guest's code the first time only passes, and
 #    says so; a hang with every vCPU in the guest's code fails, unreplayed.
 
@@ -26,15 +28,19 @@ check() {
 
 mkdir -p "$scratch/root/out/selftests/kvm" "$scratch/root/scripts" "$scratch/out"
 cp "$root/scripts/vm-run-tests.sh" "$root/scripts/splat-check.sh" "$scratch/root/scripts/"
-# stand_in NAME SHUTDOWNS [MESSAGE]: fails SHUTDOWNS times with MESSAGE
-# (a vCPU shutdown by default), then passes; records each run's seed.
+# stand_in NAME SHUTDOWNS [MESSAGE [SEED LINE]]: fails SHUTDOWNS times with
+# MESSAGE (a vCPU shutdown by default), then passes; records each run's
+# seed. It prints a fuzzer's seed line unless SEED LINE is "none".
 stand_in() {
+	local seed="# seed 0x1234abcd, 20000 calls (replay: -s 0x1234abcd -n 20000)"
+
+	[ "${4:-}" != none ] || seed="# no seed"
 	cat >"$scratch/root/out/selftests/kvm/$1" <<-INNER
 	#!/bin/sh
 	n=\$(cat "$scratch/$1.runs" 2>/dev/null || echo 0)
 	echo \$((n + 1)) >"$scratch/$1.runs"
 	echo "seed=\${VMF_FUZZ_SEED:-none}" >>"$scratch/$1.seeds"
-	echo "# seed 0x1234abcd, 20000 calls (replay: -s 0x1234abcd -n 20000)"
+	echo "$seed"
 	[ \$n -lt $2 ] || exit 0
 	echo "  ${3:-vCPU 191: unexpected exit SHUTDOWN}"
 	exit 254
@@ -55,9 +61,12 @@ result() {
 
 stand_in once 1
 stand_in always 99
-stand_in other 1 "guest assertion failed"
+stand_in other 1 "guest assertion failed" none
+stand_in fuzz_once 1 "not ok 3 every vCPU took what was sent to it, and only that"
+stand_in fuzz_always 99 "not ok 1 20000 random calls returned what the ABI allows"
 stand_in kvm_accel 1
-run tcg kvm/once.c:20:correctness kvm/always.c:20:correctness kvm/other.c:20:correctness
+run tcg kvm/once.c:20:correctness kvm/always.c:20:correctness kvm/other.c:20:correctness \
+	kvm/fuzz_once.c:20:correctness kvm/fuzz_always.c:20:correctness
 cat "$scratch/out/results"
 
 r=$(result once)
@@ -74,7 +83,15 @@ check "$([ "$(cat "$scratch/always.runs")" = 2 ]; echo $?)" "it ran twice, not m
 r=$(result other)
 check "$([[ $r == "kvm/other.c fail exit status 254"* && $r != *replayed* ]] &&
 	[ "$(cat "$scratch/other.runs")" = 1 ]; echo $?)" \
-	"another failure: no replay, fails"
+	"another failure of a test that is not a fuzzer: no replay, fails"
+r=$(result fuzz_once)
+check "$([[ $r == "kvm/fuzz_once.c pass "*"replayed with seed 0x1234abcd after a failure of a seeded fuzzer"* ]] &&
+	[ "$(sed -n 2p "$scratch/fuzz_once.seeds")" = seed=0x1234abcd ]; echo $?)" \
+	"a fuzzer's count failure the first time only: passes, replayed with the seed"
+r=$(result fuzz_always)
+check "$([[ $r == "kvm/fuzz_always.c fail exit status 254"*replayed* ]] &&
+	[ "$(cat "$scratch/fuzz_always.runs")" = 2 ]; echo $?)" \
+	"a fuzzer that fails with its seed every time: fails after one replay"
 
 # hang_stand_in NAME HANGS WHERE: hangs HANGS times, and on SIGUSR2 says
 # its vCPU is WHERE ("in" or "outside") the guest's code; then passes.
