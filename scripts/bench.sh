@@ -11,8 +11,8 @@
 #
 #   QUICK=1         2 repetitions of 3 s instead of 5 of 10 s
 #   SCENARIOS=...   a comma-separated subset of synthetic,l2,overcommit,
-#                   l2-overcommit,pv-ipi,pv-tlb,pv-timer (default: all but
-#                   l2-overcommit, pv-ipi, pv-tlb and pv-timer)
+#                   l2-overcommit,pv-ipi,pv-tlb,pv-timer,wakecost (default:
+#                   synthetic,l2,overcommit,wakecost)
 #   HOST=1          measure the running kernel, on this machine, not in the
 #                   test VM: for a host that booted a VMF kernel (make
 #                   host-kernel). Refused on a kernel without SCHED_VMF, and
@@ -23,6 +23,12 @@
 #                   the windows in each L2; pv-tlb: those of each page
 #                   count in each L2; pv-timer: the L2s of each mode, at
 #                   most 2, and its windows, at most 3 s)
+#
+# wakecost counts the guest kernel's instructions per wakeup cycle, by
+# policy and scheduler step, with QEMU's insncount plugin
+# (bench/plugin/insncount.c, bench/wakecost.c and .py) in a VM of its own:
+# TCG with one thread, as the plugin's counters are not atomic. REPS
+# rounds of 200 * SECS wakeups per policy.
 #
 # l2-overcommit and pv-ipi run only when asked for: both boot 4-vCPU L2s
 # on the 2-CPU test VM, whose boots under TCG took 60 to over 120 s.
@@ -43,7 +49,7 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
 	REPS=${REPS:-5} SECS=${SECS:-10} SETTLE=1
 fi
-SCENARIOS=${SCENARIOS:-synthetic,l2,overcommit}
+SCENARIOS=${SCENARIOS:-synthetic,l2,overcommit,wakecost}
 [ "${DEBUG:-0}" != 1 ] || die "benchmarks on the DEBUG=1 kernel would measure its checkers"
 
 BENCH_OUT=${BENCH_OUT:-$OUT/bench}
@@ -60,6 +66,7 @@ if [ "${HOST:-0}" = 1 ]; then
 	for sc in ${SCENARIOS//,/ }; do
 		case $sc in
 		synthetic | overcommit) ;;
+		wakecost) die "HOST=1 SCENARIOS=wakecost: it counts instructions under QEMU's TCG, in the test VM only" ;;
 		l2 | l2-overcommit | pv-*)
 			[ -f "$BZIMAGE" ] || die "HOST=1 SCENARIOS=$sc boots the test kernel as its guest: run make kernel first"
 			[ -c /dev/kvm ] || die "HOST=1 SCENARIOS=$sc needs KVM, and there is no /dev/kvm"
@@ -93,11 +100,36 @@ timed "bench build" "$VMF_ROOT/scripts/build-selftests.sh"
 mkdir -p "$DIR"
 ln -sfn "$DIR" "$BENCH_OUT/latest"
 
+# The wakecost scenario: the plugin's VM, then bench/wakecost.py's table.
+# The host reservation is turned on first, so that every window has it
+# (the first SCHED_VMF task would turn it on in the middle otherwise).
+run_wakecost() {
+	local run dest=$DIR/wakecost plugin
+
+	timed "plugin build" "$VMF_ROOT/scripts/build-plugin.sh"
+	run=$OUT/vm/$(date +%Y%m%d-%H%M%S)-bench-wakecost
+	mkdir -p "$run" "$dest"
+	# Each function from its symbol to the next one, up to _etext.
+	awk '$3 == "_stext" { on = 1 } on && $2 ~ /^[tTwW]$/ { print $1, $3 }
+	     $3 == "_etext" { print $1, $3; exit }' "$KBUILD/System.map" >"$run/functions"
+	plugin=$OUT/bench-bin/insncount.so,syms=$run/functions
+	plugin=$plugin,mark=__x64_sys_sched_rr_get_interval,out=$run/counts
+	VM_RUN=$run timed "bench wakecost" "$VMF_ROOT/scripts/vm.sh" --accel tcg --quiet \
+		--timeout $((300 + REPS * SECS * 3 * 4)) --plugin "$plugin" -- \
+		"sysctl -qw kernel.sched_vmf_host_reserve=1 && $OUT/bench-bin/wakecost \
+		--wakeups $((200 * SECS)) --rounds $REPS >/mnt/windows" ||
+		die "scenario wakecost failed; console and output in $run"
+	python3 "$VMF_ROOT/bench/wakecost.py" "$run/counts" "$run/windows" \
+		--json "$dest/results.json" >"$dest/table.md"
+	cp "$run/console.log" "$run/windows" "$dest/"
+}
+
 for sc in ${SCENARIOS//,/ }; do
 	case $sc in
 	synthetic | overcommit) boot=120 ;;
 	l2 | l2-overcommit) boot=900 ;;
 	pv-ipi | pv-tlb | pv-timer) ;;
+	wakecost) run_wakecost; continue ;;
 	*) die "unknown scenario $sc" ;;
 	esac
 	if [ "$sc" = pv-timer ]; then

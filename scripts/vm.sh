@@ -16,6 +16,9 @@
 #   --kernel BZIMAGE      boot this kernel instead of the built one, as L1
 #                         and L2 (for comparisons with a stock kernel)
 #   --quiet               do not echo the console
+#   --plugin SO[,ARGS]    load this QEMU TCG plugin; QEMU then runs TCG with
+#                         one thread (a plugin's inline counters are not
+#                         atomic)
 #
 # The console log lands in out/vm/<run>/console.log (out/vm/last points
 # at the newest run; VM_RUN=DIR chooses the directory). The run fails if
@@ -24,7 +27,7 @@
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
-SMP=2 MEM=4096 TIMEOUT=600 APPEND="" QUIET=0 TOPO="" ACCEL=${VMF_ACCEL:-auto}
+SMP=2 MEM=4096 TIMEOUT=600 APPEND="" QUIET=0 TOPO="" PLUGIN="" ACCEL=${VMF_ACCEL:-auto}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smp) SMP=$2; shift 2 ;;
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--accel) ACCEL=$2; shift 2 ;;
 	--append) APPEND="$APPEND $2"; shift 2 ;;
 	--quiet) QUIET=1; shift ;;
+	--plugin) PLUGIN=$2; shift 2 ;;
 	--kernel) BZIMAGE=$(realpath "$2"); L2_BZIMAGE=$BZIMAGE; shift 2 ;;
 	--) shift; break ;;
 	*) die "unknown option $1" ;;
@@ -64,6 +68,12 @@ tcg) ;;
 esac
 QEMU_ACCEL=tcg,thread=multi
 [ "$ACCEL" = tcg ] || QEMU_ACCEL=kvm
+PLUGIN_ARGS=()
+if [ -n "$PLUGIN" ]; then
+	[ "$ACCEL" = tcg ] || die "--plugin needs TCG (--accel tcg)"
+	QEMU_ACCEL=tcg,thread=single
+	PLUGIN_ARGS=(-plugin "$PLUGIN")
+fi
 
 # VM_RUN names the run directory for callers that read it afterwards:
 # out/vm/last may already point at another run by then.
@@ -181,7 +191,7 @@ WATCH_PID=$!
 set +e
 # The watcher stops QEMU; timeout(1) is only the last resort behind it.
 timeout -k 10 $((TIMEOUT + 120)) qemu-system-x86_64 \
-	-accel "$QEMU_ACCEL" -cpu max -smp "$SMP$TOPO" -m "$MEM" \
+	-accel "$QEMU_ACCEL" "${PLUGIN_ARGS[@]}" -cpu max -smp "$SMP$TOPO" -m "$MEM" \
 	-kernel "$BZIMAGE" -append "$CMDLINE" \
 	-fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=root,mount_tag=/dev/root \
