@@ -4,8 +4,9 @@
  * sched_getattr() with every parameter and every error (a refused call
  * must change nothing), sched_setscheduler() and sched_getscheduler(),
  * the SCHED_FLAG_KEEP_* flags, what fork() and pthread_create() pass on
- * with and without SCHED_RESET_ON_FORK, the permission rules for tasks
- * without CAP_SYS_NICE, and the sysctls with their invalid writes.
+ * with and without SCHED_RESET_ON_FORK, the timer slack (none, as for RT
+ * tasks), the permission rules for tasks without CAP_SYS_NICE, and the
+ * sysctls with their invalid writes.
  */
 #include "kselftest.h"
 #include "vmf_util.h"
@@ -376,6 +377,62 @@ static void test_fork(void)
 			 "SCHED_RESET_ON_FORK, nice 5: child SCHED_OTHER nice 5, flag cleared\n");
 }
 
+/*
+ * Timer slack: none for SCHED_VMF tasks, as for RT and DL ones, whichever
+ * way it is asked for; a task that leaves the class gets its default back.
+ */
+#define N_SLACK		4
+
+/* The timer slack of @pid in ns, from /proc/PID/timerslack_ns; -1 on error. */
+static long long slack_of(pid_t pid)
+{
+	char path[64], buf[32];
+
+	snprintf(path, sizeof(path), "/proc/%d/timerslack_ns", pid);
+	if (vmf_read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+static int prctl_slack_child(void *arg)
+{
+	if (vmf_set(0, SCHED_VMF, VMF_CLASS_VM, 0, 0))
+		return 1;
+	if (prctl(PR_SET_TIMERSLACK, 12345, 0, 0, 0))
+		return 2;
+	return prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 0 ? 0 : 3;
+}
+
+static void test_timer_slack(void)
+{
+	char path[64];
+	long long def, vm, vmm, written;
+	int ret;
+
+	set_or_die(target, SCHED_OTHER, 0, 0, 0);
+	def = slack_of(target);
+	set_or_die(target, SCHED_VMF, VMF_CLASS_VM, 0, 0);
+	vm = slack_of(target);
+	set_or_die(target, SCHED_VMF, VMF_CLASS_VMM, 0, 0);
+	vmm = slack_of(target);
+	ksft_print_msg("timer slack: SCHED_OTHER %lld ns, vm %lld ns, vmm %lld ns\n", def, vm, vmm);
+	ksft_test_result(def > 0 && !vm && !vmm,
+			 "SCHED_OTHER has a timer slack, vm and vmm tasks have none\n");
+
+	snprintf(path, sizeof(path), "/proc/%d/timerslack_ns", target);
+	ret = vmf_write_file(path, "12345");
+	written = slack_of(target);
+	ksft_test_result(!ret && !written,
+			 "a write of /proc/PID/timerslack_ns leaves a vmm task's slack at 0 (got %lld)\n",
+			 written);
+	ksft_test_result(vmf_run_child(prctl_slack_child, NULL) == 0,
+			 "PR_SET_TIMERSLACK leaves a vm task's slack at 0\n");
+
+	set_or_die(target, SCHED_OTHER, 0, 0, 0);
+	ksft_test_result(slack_of(target) == def,
+			 "back to SCHED_OTHER, the task has its default slack again\n");
+}
+
 /* Tasks without CAP_SYS_NICE: RLIMIT_RTPRIO is the highest class they may take. */
 #define N_UNPRIV	4
 
@@ -590,7 +647,7 @@ int main(void)
 	}
 
 	ksft_set_plan(N_RANGE + N_SYSCTL + N_SETATTR + N_SETSCHEDULER + N_KEEP + N_BAD +
-		      N_FORK + N_UNPRIV);
+		      N_FORK + N_SLACK + N_UNPRIV);
 	test_range();
 	test_sysctls();
 	def_slice = vmf_sysctl_get("sched_vmf_slice_us") * VMF_NSEC_PER_USEC;
@@ -602,6 +659,7 @@ int main(void)
 	set_or_die(target, SCHED_OTHER, 0, 2, 0);
 	test_bad_attrs("SCHED_OTHER nice 2");
 	test_fork();
+	test_timer_slack();
 	test_unprivileged();
 
 	vmf_kill_wait(target);

@@ -23,6 +23,12 @@ static inline bool vmf_task(struct task_struct *p)
 	return vmf_prio(p->prio);
 }
 
+/* SCHED_VMF by policy: unlike vmf_task(), false for a PI-boosted task. */
+static inline bool vmf_task_policy(struct task_struct *p)
+{
+	return IS_ENABLED(CONFIG_SCHED_CLASS_VMF) && p->policy == SCHED_VMF;
+}
+
 /*
  * DL, RT or VMF: every prio that ranks above the fair class. unlikely() as
  * in rt_or_dl_prio(), which this replaces: without SCHED_VMF the two are
