@@ -100,7 +100,7 @@ static const struct policy *policy_by_name(const char *name)
 	return NULL;
 }
 
-static void usage(void)
+static void die_usage(void)
 {
 	fprintf(stderr, "usage: wakecost [--wakeups N] [--rounds R] [--hogs H] [--policies other,fifo,vmf]\n");
 	exit(2);
@@ -127,20 +127,31 @@ int main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': wakeups = strtoul(optarg, NULL, 0); break;
-		case 'r': rounds = strtoul(optarg, NULL, 0); break;
-		case 'H': nr_hogs = strtoul(optarg, NULL, 0); break;
-		case 'p': names = optarg; break;
-		default: usage();
+		case 'n':
+			wakeups = strtoul(optarg, NULL, 0);
+			break;
+		case 'r':
+			rounds = strtoul(optarg, NULL, 0);
+			break;
+		case 'H':
+			nr_hogs = strtoul(optarg, NULL, 0);
+			break;
+		case 'p':
+			names = optarg;
+			break;
+		default:
+			die_usage();
 		}
 	}
 	if (!wakeups || wakeups > MAX_WAKEUPS || !rounds || nr_hogs > MAX_HOGS)
-		usage();
+		die_usage();
 	if (names) {
 		for (tok = strtok_r(names, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			if (nr == ARRAY_SIZE(list) || !(list[nr] = policy_by_name(tok)))
-				usage();
-			nr++;
+			if (nr == ARRAY_SIZE(list))
+				die_usage();
+			list[nr] = policy_by_name(tok);
+			if (!list[nr++])
+				die_usage();
 		}
 	} else {
 		for (i = 0; i < ARRAY_SIZE(policies); i++)
