@@ -127,8 +127,11 @@ void vmf_server_hrtick(struct rq *rq, struct task_struct *next)
 		rq->vmf.server_hrtick = true;
 	} else if (rq->vmf.server_hrtick) {
 		rq->vmf.server_hrtick = false;
-		/* With an HRTICK feature on, __schedule() cleared it already. */
-		if (!sched_feat(HRTICK) && !sched_feat(HRTICK_DL))
+		/*
+		 * With an HRTICK feature on, __schedule() cleared it already;
+		 * a VMF task may have armed it for its own slice since.
+		 */
+		if (!sched_feat(HRTICK) && !sched_feat(HRTICK_DL) && !vmf_hrtick_armed(rq))
 			hrtimer_try_to_cancel(&rq->hrtick_timer);
 	}
 }

@@ -314,6 +314,46 @@ static inline void vmf_pushable_add(struct rq *rq, struct task_struct *p) { }
 static inline void vmf_pushable_del(struct rq *rq, struct task_struct *p) { }
 #endif
 
+#ifdef CONFIG_SCHED_HRTICK
+/*
+ * Slices end at the tick, which stretched a 3 ms slice to 4-8 ms at HZ=250:
+ * under overcommit, a vCPU waited that long for each one before it. When
+ * another task of its level waits, end the running task's slice on time
+ * with the hrtick. The flag says the hrtick is ours, so that it is
+ * cancelled when the task leaves the CPU, before it could fire on another
+ * class's task, and left alone by vmf_server_hrtick().
+ */
+static DEFINE_PER_CPU(bool, vmf_slice_hrtick);
+
+static void vmf_hrtick_start(struct rq *rq, struct task_struct *p)
+{
+	struct sched_vmf_entity *se = vmf_se(p);
+	s64 used = p->se.sum_exec_runtime - se->slice_start;
+
+	if (rq->vmf.level[se->level].nr_running < 2 || !hrtick_enabled(rq))
+		return;
+	hrtick_start(rq, max_t(s64, (s64)vmf_slice(p) - used, 0));
+	per_cpu(vmf_slice_hrtick, cpu_of(rq)) = true;
+}
+
+static void vmf_hrtick_cancel(struct rq *rq)
+{
+	if (!per_cpu(vmf_slice_hrtick, cpu_of(rq)))
+		return;
+	per_cpu(vmf_slice_hrtick, cpu_of(rq)) = false;
+	hrtimer_try_to_cancel(&rq->hrtick_timer);
+}
+
+static bool vmf_hrtick_armed(struct rq *rq)
+{
+	return per_cpu(vmf_slice_hrtick, cpu_of(rq));
+}
+#else
+static inline void vmf_hrtick_start(struct rq *rq, struct task_struct *p) { }
+static inline void vmf_hrtick_cancel(struct rq *rq) { }
+static inline bool vmf_hrtick_armed(struct rq *rq) { return false; }
+#endif
+
 /* Run delay: from wakeup or preemption to the CPU, for the tracepoint. */
 static void vmf_wait_start(struct rq *rq, struct task_struct *p)
 {
@@ -423,6 +463,10 @@ static void enqueue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
 	vrq->nr_running++;
 	add_nr_running(rq, 1);
 	vmf_stats_enqueue(rq, p, flags);
+	/* The running task of this level now has company: end its slice on time. */
+	if (vrq->curr && vrq->curr != p && vrq->curr->vmf.level == se->level &&
+	    lv->nr_running == 2)
+		vmf_hrtick_start(rq, vrq->curr);
 
 	if (p == rq->curr || (flags & ENQUEUE_RESTORE))
 		return;
@@ -603,6 +647,7 @@ static void set_next_task_vmf(struct rq *rq, struct task_struct *p, bool first)
 		update_vmf_rq_load_avg(rq_clock_pelt(rq), rq, 0);
 	cpufreq_update_util(rq, 0);
 
+	vmf_hrtick_start(rq, p);
 	if (first)
 		vmf_queue_push(rq);
 }
@@ -614,6 +659,7 @@ static void put_prev_task_vmf(struct rq *rq, struct task_struct *p, struct task_
 
 	update_curr_vmf(rq);
 	update_vmf_rq_load_avg(rq_clock_pelt(rq), rq, 1);
+	vmf_hrtick_cancel(rq);
 	if (se->level == VMF_LEVEL_VMM)
 		vrq->vmm_since = rq_clock(rq);
 	vrq->curr = NULL;
@@ -662,13 +708,19 @@ static void task_tick_vmf(struct rq *rq, struct task_struct *p, int queued)
 		return;
 	}
 
-	if (p->se.sum_exec_runtime - se->slice_start < vmf_slice(p))
+	if (p->se.sum_exec_runtime - se->slice_start < vmf_slice(p)) {
+		/* An hrtick a little early, or a tick: the rest of the slice. */
+		if (queued)
+			vmf_hrtick_start(rq, p);
 		return;
+	}
 	next = vmf_level_first(&vrq->level[se->level]);
-	if (next && vruntime_before(next->vmf.vruntime, se->vruntime))
+	if (next && vruntime_before(next->vmf.vruntime, se->vruntime)) {
 		resched_curr(rq);
-	else
+	} else {
 		se->slice_start = p->se.sum_exec_runtime;
+		vmf_hrtick_start(rq, p);
+	}
 }
 
 #ifdef CONFIG_SCHED_CORE
