@@ -709,7 +709,7 @@ static void task_tick_vmf(struct rq *rq, struct task_struct *p, int queued)
 	}
 
 	if (p->se.sum_exec_runtime - se->slice_start < vmf_slice(p)) {
-		/* An hrtick a little early, or a tick: the rest of the slice. */
+		/* The hrtick fired a little early: arm it for the rest. */
 		if (queued)
 			vmf_hrtick_start(rq, p);
 		return;
