@@ -49,12 +49,6 @@ static int pair_turns(const struct vmf_event *ev, const char *line, void *arg)
 	return 0;
 }
 
-static void *named_hog(void *arg)
-{
-	prctl(PR_SET_NAME, COMM, 0, 0, 0);
-	return vmf_hog_fn(arg);
-}
-
 int main(void)
 {
 	struct vmf_hog hogs[2] = {
@@ -87,11 +81,9 @@ int main(void)
 		ksft_exit_fail_msg("pinning to CPU 1: %s\n", strerror(-ret));
 
 	for (i = 0; i < ARRAY_SIZE(hogs); i++) {
-		ret = vmf_thread_create(&hogs[i].thread, 0, named_hog, &hogs[i]);
-		while (!ret && !__atomic_load_n(&hogs[i].ready, __ATOMIC_ACQUIRE))
-			usleep(1000);
+		ret = vmf_hog_start(&hogs[i]);
 		if (!ret)
-			ret = vmf_set(hogs[i].tid, SCHED_VMF, VMF_CLASS_VM, 0, 0);
+			ret = -pthread_setname_np(hogs[i].thread, COMM);
 		if (ret)
 			ksft_exit_fail_msg("vm hog on CPU 0: %s\n", strerror(-ret));
 		t.tids[i] = hogs[i].tid;
