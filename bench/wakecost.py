@@ -28,17 +28,17 @@ STEPS = [
                 r"enqueue_entity|activate_task|ttwu_do_activate"),
     ("wakeup_preempt", r"wakeup_preempt(_\w+)?|resched_curr|check_preempt_\w+"),
     ("task_woken", r"task_woken_\w+"),
-    ("update_curr", r"update_curr(_\w+)?|update_curr_common|update_min_vruntime"),
+    ("update_curr", r"update_curr(_\w+)?|(vmf_)?update_min_vruntime"),
     ("pick", r"__pick_next_task|pick_next_task(_\w+)?|pick_task_\w+|pick_eevdf|"
              r"pick_next_entity|__pick_first_entity"),
     ("put_prev", r"put_prev_task_\w+|put_prev_entity"),
     ("set_next", r"set_next_task_\w+|set_next_entity"),
-    ("balance", r"balance_\w+|__balance_callbacks|balance_callbacks|"
-                r"(push|pull)_(rt|vmf)_tasks?|push_vmf_tasks|do_balance_callbacks"),
+    ("balance", r"balance_(fair|rt|dl|vmf|idle|stop)|prev_balance|"
+                r"(__|do_)?balance_callbacks|(push|pull)_(rt|vmf)_tasks?"),
     ("dequeue", r"dequeue_task(_\w+)?|dequeue_rt_entity|__dequeue_rt_entity|"
                 r"dequeue_entity|dequeue_entities|block_task"),
-    ("pelt", r"update_\w+_load_avg|__update_load_avg_\w+|___update_load_\w+|"
-             r"update_rt_rq_load_avg|update_vmf_rq_load_avg"),
+    ("pelt", r"update_(\w+_)?load_avg|update_other_load_avgs|__update_load_avg_\w+|"
+             r"___update_load_\w+"),
     ("tracepoints", r"trace_event_raw_event_\w+|__traceiter_\w+|perf_trace_\w+"),
     ("schedstats", r"__update_stats_\w+|update_stats_\w+"),
     ("__schedule", r"__schedule|schedule|context_switch|finish_task_switch\S*|"
