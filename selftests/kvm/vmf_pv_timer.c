@@ -30,6 +30,14 @@
  * Interrupts are taken only in pv_safe_halt() and pv_take_pending()
  * (vmf_pv_ipi.h explains why: the red zone).
  *
+ * The host's clocksource must be its TSC, as for kvm_clock_test. Otherwise
+ * KVM has no master clock: each vcpu_load() re-bases the guest's TSC on the
+ * value it had at the last vcpu_put(), so a deadline converted to host time
+ * before a descheduling fires early in guest TSC, with or without the area
+ * (seen: 3.6M cycles early, on a test VM whose TSC the clocksource watchdog
+ * had marked unstable), and kvmclock_update_fn() kicks a halted vCPU up to
+ * every 100 ms (seen: 24 wake-ups of 1013 in one halt stage).
+ *
  * Not covered here yet: the host's callback racing the guest from another
  * CPU on purpose, a TSC offset changed under a pending deadline, a vCPU in
  * a nested guest, and dirty logging of the area's memslot.
@@ -324,8 +332,14 @@ static void pvt_alarm(int sig)
 		  pvt_live->iter);
 }
 
+/*
+ * Wake-ups of a halted vCPU that are not its timer's: with a master clock,
+ * kvmclock_sync_fn() kicks every vCPU once per KVMCLOCK_SYNC_PERIOD.
+ */
+#define PVT_CLOCK_SYNC_S	300
+
 static void pvt_check_stage(struct kvm_vcpu *vcpu, enum pvt_stage stage,
-			    uint64_t writes, uint64_t wakeups)
+			    uint64_t writes, uint64_t wakeups, uint64_t secs)
 {
 	sync_global_from_guest(pvt_vm, pvt);
 
@@ -358,9 +372,9 @@ static void pvt_check_stage(struct kvm_vcpu *vcpu, enum pvt_stage stage,
 	}
 	if (stage == PVT_HALT_LATER || stage == PVT_HALT_RANDOM) {
 		/* A pushed deadline must not wake the vCPU at the old time. */
-		TEST_ASSERT(wakeups <= pvt.halts,
-			    "%s: %lu wake-ups for %lu halts: spurious wake-ups",
-			    pvt_stage_names[stage], wakeups, pvt.halts);
+		TEST_ASSERT(wakeups <= pvt.halts + 1 + secs / PVT_CLOCK_SYNC_S,
+			    "%s: %lu wake-ups for %lu halts in %lu s: spurious wake-ups",
+			    pvt_stage_names[stage], wakeups, pvt.halts, secs);
 		TEST_ASSERT(read_vcpu_stat(vcpu, "pv_timer_rearms"),
 			    "%s: the host never re-armed for a later deadline",
 			    pvt_stage_names[stage]);
@@ -373,6 +387,7 @@ static void pvt_check_stage(struct kvm_vcpu *vcpu, enum pvt_stage stage,
 static void pvt_run(struct kvm_vcpu *vcpu)
 {
 	uint64_t writes0 = 0, wake0 = 0;
+	time_t start = time(NULL);
 	struct ucall uc;
 
 	for (;;) {
@@ -387,9 +402,11 @@ static void pvt_run(struct kvm_vcpu *vcpu)
 				continue;
 			pvt_check_stage(vcpu, uc.args[1],
 					read_vcpu_stat(vcpu, "tsc_deadline_msr_writes") - writes0,
-					read_vcpu_stat(vcpu, "halt_wakeup") - wake0);
+					read_vcpu_stat(vcpu, "halt_wakeup") - wake0,
+					time(NULL) - start);
 			writes0 = read_vcpu_stat(vcpu, "tsc_deadline_msr_writes");
 			wake0 = read_vcpu_stat(vcpu, "halt_wakeup");
+			start = time(NULL);
 			break;
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT(uc);
@@ -426,6 +443,7 @@ int main(int argc, char *argv[])
 	/* KVM emulates it always, and says so in a capability, not in CPUID. */
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_TSC_DEADLINE_TIMER));
 	TEST_REQUIRE(pv_feature_supported_now(KVM_FEATURE_PV_TIMER));
+	TEST_REQUIRE(sys_clocksource_is_based_on_tsc());
 
 	pvt_vm = vm_create_with_one_vcpu(&vcpu, pvt_guest);
 	tsc_khz = pvt_vcpu_setup(vcpu);
