@@ -4,50 +4,52 @@
  * to CPU 0 sleeps until an absolute time every millisecond and then runs
  * for 100 us, while two SCHED_OTHER hogs keep CPU 0 busy. It runs as
  * SCHED_OTHER, SCHED_FIFO 50 and SCHED_VMF vm, in the same run and
- * interleaved in half-second chunks so that a slow patch of the emulator
+ * interleaved in chunks of 100 ms, so that a slow patch of the emulator
  * hits all three alike. Two figures per wakeup:
  *
- *  - lateness, actual wakeup - intended wakeup, as the task sees it. A vm
- *    task must wake about as promptly as a FIFO one, but for the host's
- *    reservation: p99(VMF) <= 3 * p99(FIFO) + sched_vmf_host_runtime_us.
- *    The hogs' windows are 5% of the time, so a p99 can fall in them; one
- *    run of 18 failed the bound without that term (2587 us against FIFO's
- *    648 us, with VMF's run delay p99 at 163 us).
+ *  - lateness, actual wakeup - intended wakeup, as the task sees it;
  *  - run delay, sched_wakeup to the sched_switch onto the CPU, from the
- *    tracepoints. This is the scheduler's share of the lateness: the hogs
- *    make over a tenth of the SCHED_OTHER wakeups wait for them, and a vm
- *    wakeup must not wait: p95(VMF) <= p95(OTHER) / 10.
+ *    tracepoints: the scheduler's share of the lateness.
  *
- * Why not lateness for the second check: when the host deschedules one
- * of QEMU's vCPU threads, the guest's timer fires late whatever the
- * policy, and a busy host (CI's) made all three p99s alike. A stall
- * counts in the run delay only if it falls between the wakeup and the
- * switch. Under host load it still does, for about 2% of the wakeups of
- * every policy: gaps of one host tick with no guest event in them. p95
- * stays below that floor.
+ * A vm task must wake as a FIFO one does: its p50 and p95 lateness and its
+ * p95 run delay within 10% of FIFO's, plus 10 us at the p50 and 20 us at
+ * the p95 for TCG's coarse timing. With chunks of 500 ms the p95s of the
+ * two policies, with the same wakeup path, differed by up to 30% either way
+ * from run to run: a slow patch of the emulator fell into a few chunks of
+ * one policy. With 100 ms, in 8 runs, the p95 lateness stayed within 10%
+ * and the p95 run delays within 11 us. Without the timer slack fix, VMF's
+ * p50 and p95 lateness were 50-52 and 46 us over FIFO's (2 runs).
  *
- * The fair server still gives the hogs their 1 ms in 20 ms above the vm
- * class; a vm wakeup that lands in such a window waits for it, and that
- * is measured like everything else. RT throttling is off during the FIFO
- * chunks. Each thread has the timer slack its policy gets: SCHED_OTHER
- * the default 50 us, SCHED_FIFO and SCHED_VMF none. A vm task's median
- * lateness must be FIFO's, within 10% and 10 us: with the default slack
- * a vm task woke 50 us later than FIFO at the median, with the same
- * wakeup path.
+ * Its p99 lateness has a looser bound, p99(VMF) <= 3 * p99(FIFO) +
+ * sched_vmf_host_runtime_us: the p99s of both policies are late timer
+ * interrupts (the run delay p99s stay near 100 us when the lateness p99s
+ * reach milliseconds), and they came out 0.4x to 2.2x of each other, with
+ * either policy ahead. A vm wakeup that lands in a window of the host's
+ * reservation waits for it, which the host runtime term covers.
+ *
+ * And a vm wakeup must not wait for the hogs: p95 run delay of VMF <=
+ * p95(OTHER) / 10. The hogs make over a tenth of the SCHED_OTHER wakeups
+ * wait for them.
+ *
+ * RT throttling is off during the FIFO chunks. Each thread has the timer
+ * slack its policy gets: SCHED_OTHER the default 50 us, SCHED_FIFO and
+ * SCHED_VMF none. With the default slack a vm task woke 50 us later than
+ * FIFO at the median, with the same wakeup path.
  */
 #include "kselftest.h"
 #include "vmf_trace.h"
 
 #define PERIOD_NS	(1 * VMF_NSEC_PER_MSEC)
 #define WORK_NS		(100 * VMF_NSEC_PER_USEC)
-#define CHUNK_NS	(500 * VMF_NSEC_PER_MSEC)
-#define ROUNDS		8		/* 8 chunks: 4 s per policy */
-#define WARMUP		5		/* wakeups not counted at the start of a chunk */
+#define CHUNK_NS	(100 * VMF_NSEC_PER_MSEC)
+#define ROUNDS		40		/* 40 chunks: 4 s per policy */
+#define WARMUP		2		/* wakeups not counted at the start of a chunk */
 #define MAX_SAMPLES	(ROUNDS * CHUNK_NS / PERIOD_NS)
 #define MIN_SAMPLES	(MAX_SAMPLES / 4)
 #define RT_RUNTIME	"sched_rt_runtime_us"
 #define COMM		"vmf-periodic"	/* the traced thread's name */
-#define SLACK_MARGIN_NS	(10 * VMF_NSEC_PER_USEC)	/* of the p50 check */
+#define P50_MARGIN_NS	(10 * VMF_NSEC_PER_USEC)	/* of the VMF-FIFO checks */
+#define P95_MARGIN_NS	(20 * VMF_NSEC_PER_USEC)
 
 struct phase {
 	const char *name;
@@ -156,9 +158,9 @@ static void print_percentiles(const struct phase *ph, const char *what, const __
 		       vmf_percentile(sorted, n, 100) / VMF_NSEC_PER_USEC);
 }
 
-/* What the checks compare: lateness p50 and p99, run delay p95. */
+/* What the checks compare: lateness p50, p95 and p99, run delay p95. */
 struct tails {
-	__u64 lat50, lat, delay;
+	__u64 lat50, lat95, lat, delay;
 };
 
 /* Print the phase's numbers, check it has enough of them; its tails. */
@@ -169,6 +171,7 @@ static struct tails report(struct phase *ph)
 	vmf_sort_u64(ph->lat, ph->n);
 	vmf_sort_u64(ph->delay, ph->nr_delays);
 	tail.lat50 = vmf_percentile(ph->lat, ph->n, 50);
+	tail.lat95 = vmf_percentile(ph->lat, ph->n, 95);
 	tail.lat = vmf_percentile(ph->lat, ph->n, 99);
 	tail.delay = vmf_percentile(ph->delay, ph->nr_delays, 95);
 	if (ph->err) {
@@ -184,6 +187,15 @@ static struct tails report(struct phase *ph)
 			 "%s: at least %llu wakeups measured and traced\n",
 			 ph->name, (unsigned long long)MIN_SAMPLES);
 	return tail;
+}
+
+/* A vm task's figure must be FIFO's, within 10% and @margin. */
+static void as_fifo(int measured, const char *what, __u64 vmf, __u64 fifo, __u64 margin)
+{
+	ksft_test_result(measured && vmf * 10 <= fifo * 11 + 10 * margin,
+			 "%s: SCHED_VMF vm %llu us <= SCHED_FIFO 50 %llu us + 10%% + %llu us\n",
+			 what, vmf / VMF_NSEC_PER_USEC, fifo / VMF_NSEC_PER_USEC,
+			 margin / VMF_NSEC_PER_USEC);
 }
 
 int main(void)
@@ -205,7 +217,7 @@ int main(void)
 	ksft_print_header();
 	vmf_require();
 	vmf_require_cpus(2);
-	ksft_set_plan(ARRAY_SIZE(phases) + 3);
+	ksft_set_plan(ARRAY_SIZE(phases) + 5);
 
 	if (vmf_sysctl_read(RT_RUNTIME, rt_runtime, sizeof(rt_runtime)))
 		ksft_exit_fail_perror("reading " RT_RUNTIME);
@@ -269,11 +281,12 @@ int main(void)
 	other = &phases[0];
 	fifo = &phases[1];
 	vmf = &phases[2];
-	ksft_test_result(vmf->n && fifo->n &&
-			 tail[2].lat50 * 10 <= tail[1].lat50 * 11 + 10 * SLACK_MARGIN_NS,
-			 "p50 lateness: %s %llu us <= %s %llu us + 10%% + %llu us\n",
-			 vmf->name, tail[2].lat50 / VMF_NSEC_PER_USEC, fifo->name,
-			 tail[1].lat50 / VMF_NSEC_PER_USEC, SLACK_MARGIN_NS / VMF_NSEC_PER_USEC);
+	as_fifo(vmf->n && fifo->n, "p50 lateness", tail[2].lat50, tail[1].lat50,
+		P50_MARGIN_NS);
+	as_fifo(vmf->n && fifo->n, "p95 lateness", tail[2].lat95, tail[1].lat95,
+		P95_MARGIN_NS);
+	as_fifo(vmf->nr_delays && fifo->nr_delays, "p95 run delay", tail[2].delay,
+		tail[1].delay, P95_MARGIN_NS);
 	ksft_test_result(vmf->n && fifo->n &&
 			 tail[2].lat <= 3 * tail[1].lat + host_runtime_us * VMF_NSEC_PER_USEC,
 			 "p99 lateness: %s %llu us <= 3 * %s %llu us + host runtime %ld us\n",
