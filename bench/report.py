@@ -146,8 +146,8 @@ def window_summary(rec, maps, scenario):
         "window": w, "rep": rec["rep"], "policy": rec["policy"], "secs": secs,
         "run_delay_us": {
             "events": sum(run_delay.values()),
-            "p50": percentile(run_delay, 0.5), "p99": percentile(run_delay, 0.99),
-            "p99.9": percentile(run_delay, 0.999),
+            "p50": percentile(run_delay, 0.5), "p95": percentile(run_delay, 0.95),
+            "p99": percentile(run_delay, 0.99), "p99.9": percentile(run_delay, 0.999),
             "max": maps.get("vcpu_max", {}).get(w, 0) / 1000 if run_delay else None,
         },
         "host_run_delay_us": {
@@ -156,6 +156,7 @@ def window_summary(rec, maps, scenario):
         },
         "lateness_us": {
             "wakeups": sum(t["wakeups"] for t in v["threads"]),
+            "p50": percentile(lateness, 0.5), "p95": percentile(lateness, 0.95),
             "p99": percentile(lateness, 0.99),
             "max": max((t["max_ns"] for t in v["threads"]), default=0) / 1000
             if lateness else None,
@@ -207,8 +208,9 @@ def policy_summary(windows):
         return out
 
     s = {"windows": len(windows)}
-    for group, keys in (("run_delay_us", ("p50", "p99", "p99.9")),
-                        ("host_run_delay_us", ("p99",)), ("lateness_us", ("p99",))):
+    for group, keys in (("run_delay_us", ("p50", "p95", "p99", "p99.9")),
+                        ("host_run_delay_us", ("p99",)),
+                        ("lateness_us", ("p50", "p95", "p99"))):
         s[group] = {k: median(col((group, k))) for k in keys}
         s[group]["max_median"] = median(col((group, "max")))
         s[group]["max_range"] = spread(col((group, "max")))
@@ -726,6 +728,25 @@ PV_SCENARIOS = {"pv-ipi": (load_pv_ipi, pv_ipi_tables, plot_pv_ipi),
 
 # --- Output -------------------------------------------------------------
 
+def vmf_against_fifo(pols, late):
+    """VMF's run delay and lateness percentiles over FIFO's, where the
+    class promises FIFO's wakeup latency (not under overcommit, where FIFO
+    starves the vCPUs it does not run)."""
+    if "vmf" not in pols or "fifo" not in pols:
+        return []
+    groups = [("run delay", "run_delay_us")] + ([(late, "lateness_us")] if late else [])
+    keys = ("p50", "p95", "p99")
+    head = " | ".join(f"{title} {k}" for title, _ in groups for k in keys)
+    lines = ["", "VMF against SCHED_FIFO, medians of the per-window percentiles:", "",
+             f"| Policy | {head} |", "| --- |" + " ---: |" * (len(groups) * len(keys))]
+    for p in ("fifo", "vmf"):
+        cells = [fmt(pols[p][g][k]) for _, g in groups for k in keys]
+        lines.append(f"| {POLICY_TITLE[p]} | " + " | ".join(cells) + " |")
+    cells = [ratio(pols["vmf"][g][k], pols["fifo"][g][k]) for _, g in groups for k in keys]
+    lines.append("| VMF / SCHED_FIFO | " + " | ".join(cells) + " |")
+    return lines
+
+
 def fmt(v, digits=0):
     if v is None:
         return "-"
@@ -775,6 +796,8 @@ def scenario_tables(name, sc):
                      f"{fmt(rd['p99.9'])} | {fmt_max(rd)} | "
                      f"{ratio(rd['p99'], base and base['run_delay_us']['p99'])} |"
                      f"{late_cells} {fmt(s['steal_pct'], 1)} |")
+    if name in ("synthetic", "l2"):
+        lines += vmf_against_fifo(pols, late)
     lines += ["", "What the host still got done: the CPUs' worth of time each kind of "
               "noise ran, and runs completed per second (ratio against EEVDF in brackets); "
               "and what the scheduler did, per second:", "",
