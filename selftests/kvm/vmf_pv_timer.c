@@ -21,11 +21,12 @@
  *                guest's exits; in the control stage (no area), by exactly
  *                the programs: the stat can tell the two apart
  *
- * An iteration whose programming took longer than MARGIN (TCG is slow) may
- * see a deadline expire while it is replaced. It is "raced": it needs some
- * interrupt at or after the effective deadline and none before the earliest
- * deadline it programmed. More than 10% raced iterations fail the stage,
- * which would otherwise check nothing.
+ * An iteration whose programming took longer than its margin (TCG is slow,
+ * a DEBUG=1 kernel slower still) may see a deadline expire while it is
+ * replaced. It is "raced": it needs some interrupt at or after the effective
+ * deadline and none before the earliest deadline it programmed. Each raced
+ * iteration doubles the stage's margin, up to MARGIN_MAX; more than 10%
+ * raced iterations fail the stage, which would otherwise check nothing.
  *
  * Interrupts are taken only in pv_safe_halt() and pv_take_pending()
  * (vmf_pv_ipi.h explains why: the red zone).
@@ -53,6 +54,7 @@
 #define PVT_MAX_K		16
 #define PVT_NITER		3000	/* x stages x ~8 deadlines: ~1e5 */
 #define PVT_MARGIN_US		2000
+#define PVT_MARGIN_MAX_US	128000
 #define PVT_STEP_US		20
 #define PVT_TIMEOUT_US		1000000
 #define PVT_SETTLE_US		500
@@ -87,6 +89,7 @@ struct pvt_result {
 	uint64_t halts;
 	uint64_t irqs;
 	uint64_t max_late;	/* cycles after the effective deadline */
+	uint64_t margin_us;	/* from now to the first deadline of an iteration */
 };
 
 static struct pvt_result pvt;
@@ -157,7 +160,7 @@ static void pvt_iteration(struct kvm_pv_timer *t, enum pvt_stage stage)
 	bool raced;
 
 	before = pvt_irq_count();
-	base = rdtsc() + PVT_MARGIN_US * pvt_cycles_per_us;
+	base = rdtsc() + pvt.margin_us * pvt_cycles_per_us;
 	for (i = 0; i < k; i++) {
 		d = pvt_pattern_d(stage, base, i, k);
 		pvt_program(t, d);
@@ -167,6 +170,8 @@ static void pvt_iteration(struct kvm_pv_timer *t, enum pvt_stage stage)
 	/* A deadline may have expired while it was being replaced. */
 	raced = rdtsc() >= first;
 	pvt.raced += raced;
+	if (raced && pvt.margin_us < PVT_MARGIN_MAX_US)
+		pvt.margin_us *= 2;
 
 	__GUEST_ASSERT(pvt_wait(before, eff + PVT_TIMEOUT_US * pvt_cycles_per_us, halt),
 		       "%s, iteration %lu: no interrupt %u us after deadline %lu (lost)",
@@ -203,6 +208,7 @@ static void pvt_stage(struct kvm_pv_timer *t, enum pvt_stage stage)
 {
 	memset(&pvt, 0, sizeof(pvt));
 	pvt.stage = stage;
+	pvt.margin_us = PVT_MARGIN_US;
 	for (pvt.iter = 0; pvt.iter < pvt_niter; pvt.iter++) {
 		pvt_iteration(t, stage);
 		if (pvt.iter % PVT_PROGRESS == PVT_PROGRESS - 1)
@@ -343,9 +349,10 @@ static void pvt_check_stage(struct kvm_vcpu *vcpu, enum pvt_stage stage,
 {
 	sync_global_from_guest(pvt_vm, pvt);
 
-	ksft_print_msg("%-12s %5lu iterations %7lu programs %7lu exits (host: %7lu) %4lu raced, late by <= %lu us, %lu halts, %lu wake-ups\n",
+	ksft_print_msg("%-12s %5lu iterations %7lu programs %7lu exits (host: %7lu) %4lu raced (margin %lu us), late by <= %lu us, %lu halts, %lu wake-ups\n",
 		       pvt_stage_names[stage], pvt_niter, pvt.programs, pvt.exits, writes,
-		       pvt.raced, pvt.max_late / pvt_cycles_per_us, pvt.halts, wakeups);
+		       pvt.raced, pvt.margin_us, pvt.max_late / pvt_cycles_per_us,
+		       pvt.halts, wakeups);
 
 	TEST_ASSERT(writes == pvt.exits,
 		    "%s: the host saw %lu TSC_DEADLINE writes, the guest made %lu",
