@@ -75,7 +75,7 @@ CT_HIST_US = 50000
 CT_INTERVAL_US = 1000
 # The per-vCPU stats that QMP's query-stats reads.
 STATS = ("tsc_deadline_msr_writes", "pv_timer_rearms", "pv_timer_syncs", "pv_timer_deferred",
-         "exits")
+         "pv_timer_next_arms", "pv_timer_next_hits", "exits")
 # The guest's console lines around the windows (see guest_script()).
 READY, DONE = "VMF_PV_TIMER_READY", "VMF_PV_TIMER_DONE"
 

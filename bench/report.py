@@ -554,7 +554,9 @@ def load_pv_timer(path):
         m["runs"].append({"name": r["name"], "l2_secs": r["l2_secs"],
                           "trace_writes": r["trace_total"]["deadline_writes"],
                           "stat_writes": r["stats"].get("tsc_deadline_msr_writes", {})
-                          .get("total")})
+                          .get("total"),
+                          "next_arms": r["stats"].get("pv_timer_next_arms", {}).get("total"),
+                          "next_hits": r["stats"].get("pv_timer_next_hits", {}).get("total")})
         for p, s in r["patterns"].items():
             if not s.get("ops"):
                 continue
@@ -668,6 +670,12 @@ def pv_timer_tables(sc):
         lines += ["", "Deadline writes of each whole L2 run, the host's trace against its "
                   "stat tsc_deadline_msr_writes (read with the L2 paused): "
                   + ", ".join(checks) + "."]
+    nexts = [f"{r['name']} {r['next_hits']} of {r['next_arms']}"
+             for m in modes.values() for r in m["runs"] if r.get("next_arms")]
+    if nexts:
+        lines += ["", "Next ticks the host armed as it delivered a deadline, and the "
+                  "deadlines delivered from them, over each whole L2 run (stats "
+                  "pv_timer_next_hits of pv_timer_next_arms): " + ", ".join(nexts) + "."]
     return lines
 
 

@@ -19,6 +19,11 @@
  * A cancel (a 0 deadline, from lapic_timer_shutdown()) never exits: the
  * host finds 0 when its timer fires and delivers nothing.
  *
+ * The line also holds our tick period, in TSC cycles. A host that reads it
+ * (KVM_PV_TIMER_F_PERIOD) arms for our next tick when it delivers a
+ * deadline, so the handler's re-arm of the tick is later than armed and
+ * does not exit either. Without it, every tick would cost that exit.
+ *
  * Each CPU registers its line when it comes online (kvm_guest_cpu_init())
  * and unregisters it first thing when it goes offline, on reboot, kexec,
  * crash and suspend (kvm_guest_cpu_offline()). The host then makes the
@@ -33,7 +38,9 @@
 #include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/irqflags.h>
+#include <linux/jiffies.h>
 #include <linux/kvm_para.h>
+#include <linux/math64.h>
 #include <linux/percpu.h>
 #include <linux/printk.h>
 #include <linux/seq_file.h>
@@ -43,6 +50,7 @@
 #include <asm/mem_encrypt.h>
 #include <asm/msr.h>
 #include <asm/set_memory.h>
+#include <asm/tsc.h>
 
 static DEFINE_PER_CPU_DECRYPTED(struct kvm_pv_timer, kvm_pv_timer_area) __aligned(64);
 static DEFINE_PER_CPU(bool, kvm_pv_timer_on);
@@ -151,6 +159,9 @@ void kvm_pv_timer_cpu_init(void)
 			     READ_ONCE(t->version), KVM_PV_TIMER_VERSION);
 		return;
 	}
+	/* The tick is what comes after each deadline more than anything. */
+	if (READ_ONCE(t->flags) & KVM_PV_TIMER_F_PERIOD)
+		WRITE_ONCE(t->period, mul_u64_u32_div(TICK_NSEC, tsc_khz, USEC_PER_SEC));
 	this_cpu_write(kvm_pv_timer_on, true);
 }
 

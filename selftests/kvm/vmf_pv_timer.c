@@ -60,6 +60,8 @@
 #define PVT_SETTLE_US		500
 #define PVT_ALARM_S		30	/* between two GUEST_SYNCs */
 #define PVT_PROGRESS		500	/* iterations between progress syncs */
+#define PVT_TICK_US		4000	/* the tick stage's period: HZ=250 */
+#define PVT_PROMPT_US		10	/* > KVM's largest timer advance, 5 us */
 
 enum pvt_stage {
 	PVT_CONTROL,		/* no area: every program is a WRMSR */
@@ -68,6 +70,7 @@ enum pvt_stage {
 	PVT_RANDOM,		/* random K, random order */
 	PVT_HALT_LATER,		/* as LATER, waiting in HLT */
 	PVT_HALT_RANDOM,	/* as RANDOM, waiting in HLT */
+	PVT_TICK,		/* a period published, re-armed from each interrupt */
 	PVT_LVTT,		/* mode switches and mask with a deadline pending */
 	PVT_FAR,		/* ~0, 1, now */
 	PVT_NR_STAGES,
@@ -76,7 +79,7 @@ enum pvt_stage {
 
 static const char * const pvt_stage_names[PVT_NR_STAGES] = {
 	"control", "later", "earlier", "random", "halt-later", "halt-random",
-	"lvtt", "far",
+	"tick", "lvtt", "far",
 };
 
 /* What the guest tells the host; globals live in guest memory too. */
@@ -90,6 +93,8 @@ struct pvt_result {
 	uint64_t irqs;
 	uint64_t max_late;	/* cycles after the effective deadline */
 	uint64_t margin_us;	/* from now to the first deadline of an iteration */
+	uint64_t starts;	/* tick: chains started from no armed deadline */
+	uint64_t earlier;	/* tick: re-arms earlier than the period */
 };
 
 static struct pvt_result pvt;
@@ -221,6 +226,99 @@ static void pvt_stage(struct kvm_pv_timer *t, enum pvt_stage stage)
 	GUEST_SYNC(stage);
 }
 
+enum pvt_tick_kind {
+	PVT_TICK_NONE,		/* nothing re-armed: nothing may fire */
+	PVT_TICK_EARLIER,	/* half a period on: exits, the host armed later */
+	PVT_TICK_TWICE,		/* two periods on: the host's read re-arms */
+	PVT_TICK_LATE,		/* an eighth of a period late: the same */
+	PVT_TICK_EXACT,		/* one period on, as a tick: the rest */
+};
+
+/*
+ * TICK: with a period published, each interrupt's handler re-arms, as a
+ * tick does. One period on, or later, must not exit: the host armed for
+ * the next tick as it delivered this one. Earlier exits; nothing re-armed
+ * fires nothing. Every interrupt must still come at or after its deadline.
+ *
+ * A re-arm made half a period or more after the deadline it follows is
+ * "raced": the host may have delivered too late to arm for the next tick,
+ * and the program may exit. So is one after a deadline that was due as it
+ * was programmed: the WRMSR delivered it at once, with no timer to arm.
+ */
+static void pvt_tick(struct kvm_pv_timer *t)
+{
+	uint64_t period = pvt_us(PVT_TICK_US), before, d;
+	enum pvt_tick_kind kind;
+	bool halt, exited, raced, prompt;
+
+	memset(&pvt, 0, sizeof(pvt));
+	pvt.stage = PVT_TICK;
+	WRITE_ONCE(t->period, period);
+
+	before = pvt_irq_count();
+	d = rdtsc() + pvt_us(PVT_MARGIN_US);
+	pvt_program(t, d);
+	pvt.starts++;
+	prompt = false;
+	for (pvt.iter = 0; pvt.iter < pvt_niter; pvt.iter++) {
+		halt = pvt_rand() & 1;
+		__GUEST_ASSERT(pvt_wait(before, d + pvt_us(PVT_TIMEOUT_US), halt),
+			       "tick, iteration %lu: no interrupt %u us after deadline %lu (lost)",
+			       pvt.iter, PVT_TIMEOUT_US, d);
+		__GUEST_ASSERT(pvt_irq_time() >= d,
+			       "tick, iteration %lu: interrupt at %lu, %lu cycles before deadline %lu (early)",
+			       pvt.iter, pvt_irq_time(), d - pvt_irq_time(), d);
+		if (pvt_irq_time() - d > pvt.max_late)
+			pvt.max_late = pvt_irq_time() - d;
+
+		before = pvt_irq_count();
+		kind = pvt_rand() % 16;
+		if (kind > PVT_TICK_EXACT)
+			kind = PVT_TICK_EXACT;
+		if (kind == PVT_TICK_NONE) {
+			/* The host's read at the next tick finds nothing new. */
+			__GUEST_ASSERT(!pvt_wait(before, d + 2 * period, false),
+				       "tick, iteration %lu: an interrupt at %lu with nothing re-armed after %lu",
+				       pvt.iter, pvt_irq_time(), d);
+			d = rdtsc() + pvt_us(PVT_MARGIN_US);
+			pvt_program(t, d);
+			pvt.starts++;
+			prompt = false;
+			continue;
+		}
+
+		raced = prompt || rdtsc() >= d + period / 2;
+		d += kind == PVT_TICK_EARLIER ? period / 2 :
+		     kind == PVT_TICK_TWICE ? 2 * period :
+		     kind == PVT_TICK_LATE ? period + period / 8 : period;
+		exited = pvt_area_program(t, d);
+		prompt = rdtsc() + pvt_us(PVT_PROMPT_US) >= d;
+		pvt.programs++;
+		pvt.exits += exited;
+		pvt.raced += raced;
+		if (kind == PVT_TICK_EARLIER) {
+			pvt.earlier++;
+			__GUEST_ASSERT(exited, "tick, iteration %lu: a re-arm earlier than the period did not exit",
+				       pvt.iter);
+		} else {
+			__GUEST_ASSERT(exited <= raced,
+				       "tick, iteration %lu: re-arm (kind %d) for %lu exited at %lu, %lu cycles after the interrupt, armed %llu: the host did not arm for the next tick",
+				       pvt.iter, kind, d, rdtsc(), rdtsc() - pvt_irq_time(),
+				       READ_ONCE(t->armed));
+		}
+		if (pvt.iter % PVT_PROGRESS == PVT_PROGRESS - 1)
+			GUEST_SYNC(PVT_PROGRESS_SYNC | PVT_TICK);
+	}
+	__GUEST_ASSERT(pvt_wait(before, d + pvt_us(PVT_TIMEOUT_US), false),
+		       "tick: the last deadline %lu never fired", d);
+	WRITE_ONCE(t->period, 0);
+	pvt.irqs = pvt_irq_count();
+	__GUEST_ASSERT(pvt.raced * 10 <= pvt_niter,
+		       "tick: %lu of %lu iterations raced: the stage checked too little",
+		       pvt.raced, pvt_niter);
+	GUEST_SYNC(PVT_TICK);
+}
+
 /*
  * LVTT: a pending deadline never fires across a mode
  * switch; after one, armed and deadline read 0; masked, nothing is delivered.
@@ -310,7 +408,7 @@ static void pvt_guest(uint64_t area_gva, uint64_t area_gpa)
 	pvt_stage(t, PVT_CONTROL);
 
 	/* A guest canary in the pad: the host never touches it. */
-	t->pad[4] = 0x5a5a5a5a5a5a5a5aull;
+	t->pad[3] = 0x5a5a5a5a5a5a5a5aull;
 	GUEST_ASSERT(!wrmsr_safe(MSR_KVM_PV_TIMER, area_gpa | KVM_MSR_ENABLED));
 	GUEST_ASSERT_EQ(READ_ONCE(t->version), KVM_PV_TIMER_VERSION);
 	GUEST_ASSERT_EQ(rdmsr(MSR_KVM_PV_TIMER), area_gpa | KVM_MSR_ENABLED);
@@ -318,10 +416,11 @@ static void pvt_guest(uint64_t area_gva, uint64_t area_gpa)
 
 	for (stage = PVT_LATER; stage <= PVT_HALT_RANDOM; stage++)
 		pvt_stage(t, stage);
+	pvt_tick(t);
 	pvt_lvtt(t);
 	pvt_far(t);
 
-	GUEST_ASSERT_EQ(t->pad[4], 0x5a5a5a5a5a5a5a5aull);
+	GUEST_ASSERT_EQ(t->pad[3], 0x5a5a5a5a5a5a5a5aull);
 	GUEST_DONE();
 }
 
@@ -374,10 +473,26 @@ static void pvt_check_stage(struct kvm_vcpu *vcpu, enum pvt_stage stage,
 		TEST_ASSERT(pvt.exits == pvt.programs,
 			    "earlier: %lu exits for %lu programs", pvt.exits, pvt.programs);
 		break;
+	case PVT_TICK:
+		ksft_print_msg("tick: %lu chains, %lu earlier; next-tick arms %lu, delivered from them %lu\n",
+			       pvt.starts, pvt.earlier, read_vcpu_stat(vcpu, "pv_timer_next_arms"),
+			       read_vcpu_stat(vcpu, "pv_timer_next_hits"));
+		/* The guest checked each re-arm; the host must agree on the total. */
+		TEST_ASSERT(pvt.exits <= pvt.starts + pvt.earlier + pvt.raced,
+			    "tick: %lu exits for %lu chains, %lu earlier and %lu raced re-arms",
+			    pvt.exits, pvt.starts, pvt.earlier, pvt.raced);
+		TEST_ASSERT(read_vcpu_stat(vcpu, "pv_timer_next_hits"),
+			    "tick: no deadline was delivered from a next-tick arm");
+		break;
 	default:
 		break;
 	}
-	if (stage == PVT_HALT_LATER || stage == PVT_HALT_RANDOM) {
+	/* Without a period published, the host never arms ahead. */
+	if (stage < PVT_TICK)
+		TEST_ASSERT(!read_vcpu_stat(vcpu, "pv_timer_next_arms"),
+			    "%s: %lu next-tick arms without a period",
+			    pvt_stage_names[stage], read_vcpu_stat(vcpu, "pv_timer_next_arms"));
+	if (stage == PVT_HALT_LATER || stage == PVT_HALT_RANDOM || stage == PVT_TICK) {
 		/* A pushed deadline must not wake the vCPU at the old time. */
 		TEST_ASSERT(wakeups <= pvt.halts + 1 + secs / PVT_CLOCK_SYNC_S,
 			    "%s: %lu wake-ups for %lu halts in %lu s: spurious wake-ups",

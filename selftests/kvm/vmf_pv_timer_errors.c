@@ -197,7 +197,7 @@ static void te_row(struct kvm_pv_timer *t, uint64_t i)
 	r->irq_tsc = pvt_irq_time();
 	r->second = pvt_wait_irq(pvt_irq_count(), rdtsc() + pvt_us(TE_SETTLE_US), NULL);
 	r->version = READ_ONCE(t->version);
-	r->canary = t->pad[4];
+	r->canary = t->pad[3];
 	/* A row that failed must not take the rows after it down too. */
 	if (rdmsr(MSR_KVM_PV_TIMER) != (te_a_gpa | KVM_MSR_ENABLED)) {
 		te_absorb(rdtsc() + pvt_us(TE_SETTLE_US));
@@ -242,7 +242,7 @@ static void te_seq_elsewhere(struct kvm_pv_timer *a, struct kvm_pv_timer *b)
 	uint64_t d1, d2;
 
 	memset(b, 0, sizeof(*b));
-	b->pad[4] = TE_CANARY;
+	b->pad[3] = TE_CANARY;
 	d1 = rdtsc() + pvt_us(TE_MARGIN_US) * 16;
 	wrmsr(MSR_IA32_TSC_DEADLINE, d1);
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_KVM_PV_TIMER, TE_B_GPA | KVM_MSR_ENABLED), 0);
@@ -255,7 +255,7 @@ static void te_seq_elsewhere(struct kvm_pv_timer *a, struct kvm_pv_timer *b)
 	__GUEST_ASSERT(!pvt_area_program(b, d2), "pushing %lu later in B exited (armed %llu)",
 		       d2, READ_ONCE(b->armed));
 	te_fires_once(d2, "area B");
-	GUEST_ASSERT_EQ(b->pad[4], TE_CANARY);
+	GUEST_ASSERT_EQ(b->pad[3], TE_CANARY);
 	GUEST_ASSERT(!memcmp(&a_before, a, sizeof(*a)));
 
 	/* Back to A. */
@@ -328,7 +328,7 @@ static void te_guest(void)
 	uint64_t i;
 
 	pvt_guest_lapic_init();
-	a->pad[4] = TE_CANARY;
+	a->pad[3] = TE_CANARY;
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_KVM_PV_TIMER, te_a_gpa | KVM_MSR_ENABLED), 0);
 	for (i = 0; i < te_nr_rows; i++)
 		te_row(a, i);

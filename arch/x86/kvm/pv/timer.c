@@ -38,6 +38,19 @@
  * thread first cancels the hrtimer, which waits for a running callback, and
  * takes pt->lock around armed, fired and the publish.
  *
+ * Delivering a deadline leaves nothing armed, so the guest's next program,
+ * the re-arm of its tick that the interrupt handler does, would exit. A
+ * guest that publishes its tick period (KVM_PV_TIMER_F_PERIOD) has the
+ * host arm, as it delivers deadline d, for the guest's next tick at about
+ * d + period: a read at that time (kvm_pv_timer_next()). The guest's tick
+ * programs itself later without an exit, and the read delivers it. If the
+ * guest programs an earlier deadline, it exits as before; if a later one,
+ * the read re-arms for it. Either costs no more exits than arming nothing:
+ * the exit that arming nothing would have cost the guest's program is at
+ * most replaced by the read's interrupt, and only if the vCPU is in guest
+ * mode then. Only a guest that programs nothing after a delivery pays for
+ * a read it did not need.
+ *
  * The effective deadline, E, is deadline, except that the deadline whose
  * interrupt was delivered last (fired) counts as 0, as the MSR reads 0 after
  * it fires. A WRMSR to MSR_IA32_TSC_DEADLINE keeps its meaning and also sets
@@ -181,6 +194,54 @@ static ktime_t kvm_pv_timer_expiry(struct kvm_vcpu *vcpu, u64 g, u64 now_tsc, kt
 }
 
 /*
+ * Whether the area's period is worth a read: longer than the window below,
+ * and no longer than a second, beyond which a tick saves nothing.
+ */
+static bool kvm_pv_timer_period_ok(struct kvm_vcpu *vcpu, u64 period, u64 window)
+{
+	return period > window && period <= (u64)vcpu->arch.virtual_tsc_khz * MSEC_PER_SEC;
+}
+
+/**
+ * kvm_pv_timer_next - arm for the guest's next tick, as @g is delivered
+ * @vcpu: the vCPU, from kvm_pv_timer_fn()
+ * @period: the area's period, in guest TSC cycles
+ * @g: the deadline being delivered
+ * @now_tsc: guest TSC now
+ * @now: host time now
+ *
+ * The guest's tick lands at g + period give or take a microsecond: it
+ * computes each deadline from a clock read a few instructions earlier. So
+ * read the deadline at g + period - window / 2 (not a timer advance before:
+ * kvm_pv_timer_decide() then delivers anything up to a window later, and
+ * the entry waits for it), and publish that time as armed. With the window
+ * the timer advance, a deadline in it costs no exit and is not early; one
+ * at armed itself is as late as the advance would have hidden.
+ *
+ * Return: the armed deadline to publish, with the hrtimer's expiry set for
+ * it; 0 if the period is not usable or its tick is already past.
+ */
+static u64 kvm_pv_timer_next(struct kvm_vcpu *vcpu, u64 period, u64 g,
+			     u64 now_tsc, ktime_t now)
+{
+	struct kvm_timer *ktimer = &vcpu->arch.apic->lapic_timer;
+	u64 window, next;
+
+	window = nsec_to_cycles(vcpu, ktimer->timer_advance_ns);
+	if (!kvm_pv_timer_period_ok(vcpu, period, window))
+		return 0;
+	if (check_add_overflow(g, period - window / 2, &next) ||
+	    next > U64_MAX - window || next <= now_tsc)
+		return 0;
+
+	/* kvm_pv_timer_expiry() takes the advance off: read at next itself. */
+	hrtimer_set_expires(&ktimer->timer,
+			    kvm_pv_timer_expiry(vcpu, next + window, now_tsc, now));
+	++vcpu->stat.pv_timer_next_arms;
+	return next;
+}
+
+/*
  * With pt->lock held: what the host's timer reads deadline by, now. A timer
  * that is neither armed nor running its callback reads nothing.
  */
@@ -263,8 +324,8 @@ enum hrtimer_restart kvm_pv_timer_fn(struct kvm_lapic *apic)
 	struct kvm_pv_timer_state *pt = &vcpu->arch.pv_timer;
 	struct kvm_timer *ktimer = &apic->lapic_timer;
 	struct kvm_pv_timer *area;
-	bool publish, defer = false;
-	u64 g, now_tsc, armed = 0;
+	bool publish, defer = false, next_read;
+	u64 g, period, now_tsc, armed = 0;
 	unsigned int event = KVM_PV_TIMER_FIRE_NONE;
 	unsigned long flags;
 	ktime_t now;
@@ -282,6 +343,9 @@ enum hrtimer_restart kvm_pv_timer_fn(struct kvm_lapic *apic)
 	publish = !kvm_pv_timer_dirty_logged(&pt->gpc);
 
 	raw_spin_lock(&pt->lock);
+	next_read = pt->armed && pt->armed == pt->next;
+	pt->next = 0;
+	period = READ_ONCE(area->period);
 	g = READ_ONCE(area->deadline);
 	for (round = 0; ; round++) {
 		now = ktime_get();
@@ -293,10 +357,13 @@ enum hrtimer_restart kvm_pv_timer_fn(struct kvm_lapic *apic)
 			event = KVM_PV_TIMER_FIRE_NONE;
 			break;
 		case KVM_PV_TIMER_INJECT:
-			armed = 0;
 			pt->fired = g;
 			/* Takes the posted path if the vCPU has one, as today. */
 			kvm_lapic_pv_expire(apic, g);
+			if (next_read && !round)
+				++vcpu->stat.pv_timer_next_hits;
+			armed = kvm_pv_timer_next(vcpu, period, g, now_tsc, now);
+			pt->next = armed;
 			event = KVM_PV_TIMER_FIRE_INJECT;
 			break;
 		case KVM_PV_TIMER_ARM:
@@ -452,7 +519,7 @@ static bool kvm_pv_timer_activate(struct kvm_vcpu *vcpu, bool from_guest)
 		pt->set_deadline_pending = true;
 	}
 	WRITE_ONCE(area->version, KVM_PV_TIMER_VERSION);
-	WRITE_ONCE(area->flags, 0);
+	WRITE_ONCE(area->flags, KVM_PV_TIMER_F_PERIOD);
 	raw_spin_unlock(&pt->lock);
 	kvm_gpc_mark_dirty_in_slot(&pt->gpc);
 	read_unlock_irqrestore(&pt->gpc.lock, flags);
