@@ -253,6 +253,7 @@ static void pvt_tick(struct kvm_pv_timer *t)
 
 	memset(&pvt, 0, sizeof(pvt));
 	pvt.stage = PVT_TICK;
+	pvt.margin_us = PVT_MARGIN_US;	/* for each chain's first deadline */
 	WRITE_ONCE(t->period, period);
 
 	before = pvt_irq_count();
@@ -329,6 +330,7 @@ static void pvt_lvtt(struct kvm_pv_timer *t)
 
 	memset(&pvt, 0, sizeof(pvt));
 	pvt.stage = PVT_LVTT;
+	pvt.margin_us = PVT_MARGIN_US;
 
 	/* Pending, pushed later without an exit, then one-shot mode. */
 	pvt_program(t, rdtsc() + PVT_MARGIN_US * pvt_cycles_per_us);
@@ -378,6 +380,7 @@ static void pvt_far(struct kvm_pv_timer *t)
 
 	memset(&pvt, 0, sizeof(pvt));
 	pvt.stage = PVT_FAR;
+	pvt.margin_us = PVT_MARGIN_US;
 
 	/* ~0 after a near one: re-armed (clamped), never delivered. */
 	pvt_program(t, rdtsc() + PVT_MARGIN_US * pvt_cycles_per_us);

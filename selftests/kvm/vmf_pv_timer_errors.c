@@ -96,8 +96,21 @@ enum {
 	TE_SEQ_HOST_B,		/* host: write B */
 	TE_SEQ_HOST_NORAM,	/* host: write a GPA outside RAM */
 	TE_SEQ_HOST,
+	TE_SEQ_PERIOD_START,	/* host: snapshot pv_timer_next_arms */
+	TE_SEQ_PERIOD,		/* host: at most one next-tick arm per delivery */
 	TE_END,
 };
+
+/*
+ * Periods in the area that a guest can publish: too short to use, short
+ * enough that the host's read comes before anything is re-armed (the
+ * guest re-arms nothing here), past the next second, or overflowing the
+ * deadline.
+ */
+static const uint64_t te_periods[] = { 1, 2, 100 /* us */, 1000 /* us */, 1ULL << 63, ~0ULL };
+#define TE_PERIOD_US_MIN	100	/* entries from this ... */
+#define TE_PERIOD_US_MAX	1000	/* ... to this are in us */
+#define TE_PERIOD_FIRES		20
 
 /* A row, as the guest sees it. */
 struct te_row {
@@ -321,6 +334,31 @@ static void te_seq_host(struct kvm_pv_timer *b)
 	GUEST_SYNC(TE_SEQ_HOST);
 }
 
+/*
+ * Bad periods: every deadline still fires once and not early, and nothing
+ * else fires while the guest programs nothing after it.
+ */
+static void te_seq_period(struct kvm_pv_timer *a)
+{
+	uint64_t p, d, n = 0;
+	int i, j;
+
+	GUEST_SYNC(TE_SEQ_PERIOD_START);
+	for (i = 0; i < ARRAY_SIZE(te_periods); i++) {
+		p = te_periods[i];
+		if (p >= TE_PERIOD_US_MIN && p <= TE_PERIOD_US_MAX)
+			p = pvt_us(p);
+		WRITE_ONCE(a->period, p);
+		for (j = 0; j < TE_PERIOD_FIRES; j++, n++) {
+			d = rdtsc() + pvt_us(TE_MARGIN_US);
+			pvt_area_program(a, d);
+			te_fires_once(d, "a deadline with an odd period");
+		}
+	}
+	WRITE_ONCE(a->period, 0);
+	GUEST_SYNC_ARGS(TE_SEQ_PERIOD, n, 0, 0, 0);
+}
+
 static void te_guest(void)
 {
 	struct kvm_pv_timer *a = (struct kvm_pv_timer *)te_a_gva;
@@ -337,6 +375,7 @@ static void te_guest(void)
 	if (te_param)
 		te_seq_param(a);
 	te_seq_host(b);
+	te_seq_period(a);
 	GUEST_SYNC(TE_END);
 	GUEST_DONE();
 }
@@ -474,7 +513,7 @@ static void te_param_set(bool on)
 /* The host's part of a row, or of a sequence; true at TE_END. */
 static bool te_handle(struct kvm_vcpu *vcpu, uint64_t stage, uint64_t i)
 {
-	static uint64_t writes0, rearms0;
+	static uint64_t writes0, rearms0, next0;
 	struct kvm_pv_timer *b = addr_gpa2hva(vcpu->vm, TE_B_GPA);
 	const uint64_t a = te_a_gpa | KVM_MSR_ENABLED;
 	uint64_t v;
@@ -525,6 +564,15 @@ static bool te_handle(struct kvm_vcpu *vcpu, uint64_t stage, uint64_t i)
 		ksft_test_result_pass("KVM_SET_MSRS: an area is used from the next entry, not before; one outside RAM is accepted and the MSR alone works\n");
 		v = vcpu_get_msr(vcpu, MSR_KVM_PV_TIMER);
 		TEST_ASSERT(v == a, "the guest re-registered A, the MSR reads %#lx", v);
+		break;
+	case TE_SEQ_PERIOD_START:
+		next0 = read_vcpu_stat(vcpu, "pv_timer_next_arms");
+		break;
+	case TE_SEQ_PERIOD:
+		v = read_vcpu_stat(vcpu, "pv_timer_next_arms") - next0;
+		ksft_test_result(v <= i,
+				 "periods 1, 2, 100 us, 1 ms, 2^63 and ~0: %lu deadlines fired once each, not early; %lu next-tick arms, at most one each\n",
+				 i, v);
 		break;
 	case TE_END:
 		return true;
