@@ -211,11 +211,17 @@ static void pvt_iteration(struct kvm_pv_timer *t, enum pvt_stage stage)
 		       pvt_stage_names[stage], pvt.iter, pvt_irq_time(), eff);
 }
 
-static void pvt_stage(struct kvm_pv_timer *t, enum pvt_stage stage)
+/* Start a stage: its counters zeroed, the first margin 2 ms. */
+static void pvt_begin(enum pvt_stage stage)
 {
 	memset(&pvt, 0, sizeof(pvt));
 	pvt.stage = stage;
 	pvt.margin_us = PVT_MARGIN_US;
+}
+
+static void pvt_stage(struct kvm_pv_timer *t, enum pvt_stage stage)
+{
+	pvt_begin(stage);
 	for (pvt.iter = 0; pvt.iter < pvt_niter; pvt.iter++) {
 		pvt_iteration(t, stage);
 		if (pvt.iter % PVT_PROGRESS == PVT_PROGRESS - 1)
@@ -256,9 +262,7 @@ static void pvt_tick(struct kvm_pv_timer *t)
 	enum pvt_tick_kind kind;
 	bool halt, exited, raced, prompt;
 
-	memset(&pvt, 0, sizeof(pvt));
-	pvt.stage = PVT_TICK;
-	pvt.margin_us = PVT_MARGIN_US;	/* for each chain's first deadline */
+	pvt_begin(PVT_TICK);
 	WRITE_ONCE(t->period, period);
 
 	before = pvt_irq_count();
@@ -339,9 +343,7 @@ static void pvt_lvtt(struct kvm_pv_timer *t)
 {
 	uint64_t d, before, exits;
 
-	memset(&pvt, 0, sizeof(pvt));
-	pvt.stage = PVT_LVTT;
-	pvt.margin_us = PVT_MARGIN_US;
+	pvt_begin(PVT_LVTT);
 
 	/* Pending, pushed later without an exit, then one-shot mode. */
 	pvt_program(t, rdtsc() + PVT_MARGIN_US * pvt_cycles_per_us);
@@ -389,9 +391,7 @@ static void pvt_far(struct kvm_pv_timer *t)
 {
 	uint64_t before;
 
-	memset(&pvt, 0, sizeof(pvt));
-	pvt.stage = PVT_FAR;
-	pvt.margin_us = PVT_MARGIN_US;
+	pvt_begin(PVT_FAR);
 
 	/* ~0 after a near one: re-armed (clamped), never delivered. */
 	pvt_program(t, rdtsc() + PVT_MARGIN_US * pvt_cycles_per_us);

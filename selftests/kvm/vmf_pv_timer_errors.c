@@ -107,9 +107,12 @@ enum {
  * guest re-arms nothing here), past the next second, or overflowing the
  * deadline.
  */
-static const uint64_t te_periods[] = { 1, 2, 100 /* us */, 1000 /* us */, 1ULL << 63, ~0ULL };
-#define TE_PERIOD_US_MIN	100	/* entries from this ... */
-#define TE_PERIOD_US_MAX	1000	/* ... to this are in us */
+static const struct {
+	uint64_t cycles, us;	/* one of the two */
+} te_periods[] = {
+	{ .cycles = 1 }, { .cycles = 2 }, { .us = 100 }, { .us = 1000 },
+	{ .cycles = 1ULL << 63 }, { .cycles = ~0ULL },
+};
 #define TE_PERIOD_FIRES		20
 
 /* A row, as the guest sees it. */
@@ -345,9 +348,7 @@ static void te_seq_period(struct kvm_pv_timer *a)
 
 	GUEST_SYNC(TE_SEQ_PERIOD_START);
 	for (i = 0; i < ARRAY_SIZE(te_periods); i++) {
-		p = te_periods[i];
-		if (p >= TE_PERIOD_US_MIN && p <= TE_PERIOD_US_MAX)
-			p = pvt_us(p);
+		p = te_periods[i].us ? pvt_us(te_periods[i].us) : te_periods[i].cycles;
 		WRITE_ONCE(a->period, p);
 		for (j = 0; j < TE_PERIOD_FIRES; j++, n++) {
 			d = rdtsc() + pvt_us(TE_MARGIN_US);
