@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make kernel: pristine 6.12.y source -> out/linux (git: base commit plus
+# make kernel: pristine 6.12.y source (patches/base) -> out/linux (git: base commit plus
 # one commit per patch of patches/series) -> configured -> bzImage.
 #
-#   KSRC=<dir>   use this v6.12.y tree instead of Debian's linux-source-6.12
+#   KSRC=<dir>   use this v6.12.y tree instead of the one pinned in patches/base
 #   DEBUG=1      build the debug flavour (configs/debug.config) in out/build-debug
 #   VMF=n        build with CONFIG_SCHED_CLASS_VMF off, in out/build-<flavour>-novmf
 #   JOBS=<n>     parallel jobs (default: CPUs + 1)
@@ -18,7 +18,7 @@
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
-DEBIAN_TARBALL=/usr/src/linux-source-6.12.tar.xz
+SOURCE_CACHE=${SOURCE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmf}
 SERIES_DIR=${SERIES_DIR:-$VMF_ROOT/patches}
 MANIFEST=${MANIFEST:-$VMF_ROOT/manifest}
 JOBS=${JOBS:-$(($(nproc) + 1))}
@@ -29,11 +29,27 @@ GIT="git -C $LINUX"
 export GIT_COMMITTER_NAME="VMF build" GIT_COMMITTER_EMAIL="vmf@localhost"
 export GIT_AUTHOR_NAME="VMF build" GIT_AUTHOR_EMAIL="vmf@localhost"
 
-ensure_debian_source() {
-	[ -r "$DEBIAN_TARBALL" ] && return
-	log "installing Debian's linux-source-6.12"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y linux-source-6.12 >&2 ||
-		die "cannot install linux-source-6.12 (run 'apt-get update' first?)"
+# patches/base: the one line that pins the pristine source.
+read -r BASE_PKG BASE_DEBVER BASE_SHA256 < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' \
+	"$SERIES_DIR/base") || die "$SERIES_DIR/base pins no source"
+BASE_UPSTREAM=${BASE_DEBVER%%-*}
+BASE_TARBALL=$SOURCE_CACHE/${BASE_PKG}_$BASE_UPSTREAM.orig.tar.xz
+
+# Fetch the pinned upstream tarball once into $SOURCE_CACHE; apt checks
+# it against the archive's signed index, and we check it against the pin.
+ensure_pristine_source() {
+	if [ ! -r "$BASE_TARBALL" ]; then
+		log "fetching $BASE_PKG $BASE_DEBVER (apt-get source)"
+		mkdir -p "$SOURCE_CACHE"
+		(cd "$SOURCE_CACHE" && apt-get source --download-only -q \
+			"$BASE_PKG=$BASE_DEBVER" >&2) ||
+			die "cannot fetch $BASE_PKG $BASE_DEBVER with apt-get source. Either the" \
+				"archive no longer has it (pin a newer 6.12.y in patches/base), or" \
+				"apt has no deb-src entry (install scripts/apt/vmf-deb-src.sources" \
+				"into /etc/apt/sources.list.d/ and run apt-get update), or give KSRC="
+	fi
+	echo "$BASE_SHA256  $BASE_TARBALL" | sha256sum --quiet -c - >&2 ||
+		die "$BASE_TARBALL does not match the sha256 pinned in patches/base"
 }
 
 # Identity of the pristine source: if it changes, out/linux is rebuilt.
@@ -44,19 +60,7 @@ base_identity() {
 		v=$(make -s -C "$KSRC" kernelversion)
 		echo "Linux $v from $(cd "$KSRC" && pwd)"
 	else
-		local pkg v stamp
-		# Reading the version means decompressing the whole tarball:
-		# remember it for this exact file.
-		stamp=$(stat -c '%s %Y' "$DEBIAN_TARBALL")
-		if [ "$(git -C "$LINUX" config vmf.tarstamp 2>/dev/null)" = "$stamp" ]; then
-			git -C "$LINUX" config vmf.baseid
-			return
-		fi
-		pkg=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-		v=$(tar -xOf "$DEBIAN_TARBALL" linux-source-6.12/Makefile |
-			awk '/^VERSION =/{a=$3} /^PATCHLEVEL =/{b=$3}
-			     /^SUBLEVEL =/{c=$3} END{print a"."b"."c}')
-		echo "Linux $v from Debian linux-source-6.12 $pkg"
+		echo "Linux $BASE_UPSTREAM from $(basename "$BASE_TARBALL") sha256:${BASE_SHA256:0:16}"
 	fi
 }
 
@@ -68,7 +72,7 @@ create_base() {
 	if [ -n "${KSRC:-}" ]; then
 		tar -C "$KSRC" --exclude=.git -cf - . | tar -C "$tmp" -xf -
 	else
-		tar -C "$tmp" --strip-components=1 -xf "$DEBIAN_TARBALL"
+		tar -C "$tmp" --strip-components=1 -xf "$BASE_TARBALL"
 	fi
 	case $(make -s -C "$tmp" kernelversion) in
 	6.12.*) ;;
@@ -83,12 +87,11 @@ create_base() {
 		git -C "$tmp" commit -q -m "$id"
 	git -C "$tmp" tag vmf-base
 	git -C "$tmp" config vmf.baseid "$id"
-	[ -n "${KSRC:-}" ] || git -C "$tmp" config vmf.tarstamp "$(stat -c '%s %Y' "$DEBIAN_TARBALL")"
 	mv "$tmp" "$LINUX"
 }
 
 ensure_base() {
-	[ -n "${KSRC:-}" ] || ensure_debian_source
+	[ -n "${KSRC:-}" ] || ensure_pristine_source
 	local id
 	id=$(base_identity)
 	if [ "$(git -C "$LINUX" config vmf.baseid 2>/dev/null)" != "$id" ]; then
@@ -97,9 +100,18 @@ ensure_base() {
 	echo "$id" >"$OUT/base-version.txt"
 }
 
-series_patches() {
-	[ -f "$SERIES_DIR/series" ] || return 0
+# The series of patches/series, in order: "<series> <based on> <prefix>".
+series_list() {
 	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$SERIES_DIR/series"
+}
+
+# Every patch of every series, in order, as <series>/<patch>.
+series_patches() {
+	local name
+	while read -r name _; do
+		[ -f "$SERIES_DIR/$name/series" ] || die "patches/series names $name, which has no series file"
+		sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e "s|^|$name/|" "$SERIES_DIR/$name/series"
+	done < <(series_list)
 }
 
 # Manifest lines: <patch> <repo path> [<tree path>]. The file is added to
@@ -163,11 +175,18 @@ apply_one() {
 apply_series() {
 	check_manifest
 	local tip name n=0
+	local -A tips=()
 	tip=$($GIT rev-parse vmf-base)
 	while read -r name; do
 		tip=$(apply_one "$tip" "$name")
+		tips[${name%%/*}]=$tip
 		n=$((n + 1))
 	done < <(series_patches)
+	# refs/vmf/<series>: the tip of each series in the stack, for
+	# scripts/export.sh.
+	for name in "${!tips[@]}"; do
+		$GIT update-ref "refs/vmf/$name" "${tips[$name]}"
+	done
 	if [ "$($GIT rev-parse HEAD)" = "$tip" ]; then
 		log "out/linux is up to date ($n patches)"
 		return
