@@ -73,4 +73,21 @@ if [ -n "$(find "$VMF_ROOT/selftests/kvm" -maxdepth 1 -name '*.c' 2>/dev/null)" 
 	built=$((built + $(find "$dest/kvm" -maxdepth 1 -type f -newer "$stamp" | wc -l)))
 	rm -f "$stamp"
 fi
+# tools/vmf_tp: the module that gives the bare SCHED_VMF tracepoints
+# trace events, for this kernel, in its own directory per flavour (a
+# module only loads into the kernel it was built against).
+if grep -q '^CONFIG_SCHED_CLASS_VMF=y' "$KBUILD/.config"; then
+	tp=$OUT/vmf_tp-$FLAVOUR
+	mkdir -p "$tp"
+	for f in "$VMF_ROOT"/tools/vmf_tp/*; do
+		cmp -s "$f" "$tp/${f##*/}" || cp "$f" "$tp/"
+	done
+	# Module.symvers of the kernel, which an external module links
+	# against, comes with its modules; the same make variables as
+	# kernel.sh's build, or kbuild would rebuild what changed command.
+	kmake=(make -s -C "$LINUX" O="$KBUILD" CC="ccache gcc" LOCALVERSION=
+		KBUILD_BUILD_USER=vmf KBUILD_BUILD_HOST=vmf)
+	"${kmake[@]}" -j"$JOBS" modules >/dev/null || die "building the kernel's modules failed"
+	"${kmake[@]}" M="$tp" modules >/dev/null || die "building tools/vmf_tp failed"
+fi
 log "selftests: $built rebuilt"

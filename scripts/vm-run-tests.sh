@@ -112,6 +112,13 @@ tcg_vcpu_fault() {
 	esac
 }
 
+# The trace events of the bare SCHED_VMF tracepoints, for the tests that
+# read them (tools/vmf_tp, built for this kernel by build-selftests.sh).
+tp=$VMF_ROOT/out/vmf_tp-$flavour/vmf_tp.ko
+if [ -e "$tp" ]; then
+	insmod "$tp" || echo "vm-run-tests: insmod $tp failed" >&2
+fi
+
 for spec in "$@"; do
 	name=${spec%%:*}
 	rest=${spec#*:}

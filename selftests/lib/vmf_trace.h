@@ -2,7 +2,11 @@
 /*
  * Tracepoints for the VMF selftests: a tracefs instance of their own, so
  * that tests never disturb the top-level buffer, and a parser for the
- * text format of the sched events they read back.
+ * text format of the events they read back.
+ *
+ * An event is named "system/event", or "event" for the sched system. The
+ * SCHED_VMF tracepoints are bare (DECLARE_TRACE): their trace events, of
+ * the "vmf" system, exist while tools/vmf_tp's module is loaded.
  */
 #ifndef VMF_TRACE_H
 #define VMF_TRACE_H
@@ -16,6 +20,13 @@
 #include "vmf_util.h"
 
 #define VMF_TRACEFS	"/sys/kernel/tracing"
+
+/* events/<system>/<event>/<file> of @event, "system/event" or "event". */
+static inline void vmf_trace_event_file(char *buf, size_t len, const char *event,
+					const char *file)
+{
+	snprintf(buf, len, "events/%s%s/%s", strchr(event, '/') ? "" : "sched/", event, file);
+}
 
 struct vmf_trace {
 	char dir[128];
@@ -50,18 +61,20 @@ static inline int vmf_trace_open(struct vmf_trace *t, const char *name,
 	for (; !ret && *events; events++) {
 		char file[96];
 
-		snprintf(file, sizeof(file), "events/sched/%s/enable", *events);
+		vmf_trace_event_file(file, sizeof(file), *events, "enable");
 		ret = vmf_trace_write(t, file, "1");
+		if (ret == -ENOENT && !strncmp(*events, "vmf/", 4))
+			ksft_print_msg("no %s event: load tools/vmf_tp's vmf_tp.ko\n", *events);
 	}
 	return ret;
 }
 
-/* Record only the events of sched event @event that match @filter. */
+/* Record only the events of @event that match @filter. */
 static inline int vmf_trace_filter(struct vmf_trace *t, const char *event, const char *filter)
 {
 	char file[96];
 
-	snprintf(file, sizeof(file), "events/sched/%s/filter", event);
+	vmf_trace_event_file(file, sizeof(file), event, "filter");
 	return vmf_trace_write(t, file, filter);
 }
 

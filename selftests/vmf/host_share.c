@@ -77,7 +77,7 @@ static int collect_delay(const struct vmf_event *ev, const char *line, void *arg
  */
 static void host_round(int ncpus, long runtime, long period)
 {
-	static const char * const events[] = { "sched_vmf_run_delay", NULL };
+	static const char * const events[] = { "vmf/sched_vmf_run_delay", NULL };
 	static struct delays d;
 	double frac = (double)runtime / period, vm, host;
 	/* The hrtick's latency under TCG: 90 to 150 us a block, at p50. */

@@ -8,6 +8,9 @@
 
 [ -e /proc/sys/kernel/sched_vmf_slice_us ] || { echo "SKIP: kernel without SCHED_VMF"; exit 4; }
 command -v bpftrace >/dev/null || { echo "SKIP: bpftrace is not installed"; exit 4; }
+# The script reads the trace events of tools/vmf_tp, which vm-run-tests.sh loads.
+[ -d /sys/kernel/tracing/events/vmf ] ||
+	{ echo "FAIL: no events/vmf in tracefs: tools/vmf_tp's module is not loaded"; exit 1; }
 
 vmfctl="$VMF_ROOT/scripts/vmfctl"
 out=/tmp/rundelay_bt.out

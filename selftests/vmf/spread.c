@@ -143,7 +143,7 @@ static double other_vm_running(int cpu, int pid, double from, double to)
 int main(void)
 {
 	static const char * const events[] = {
-		"sched_switch", "sched_vmf_run_delay", "sched_vmf_migrate", NULL,
+		"sched_switch", "vmf/sched_vmf_run_delay", "vmf/sched_vmf_migrate", NULL,
 	};
 	__u64 cpu_ns[2 * MAX_CPUS], wall_ns;
 	clockid_t clocks[2 * MAX_CPUS];

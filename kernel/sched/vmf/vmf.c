@@ -369,7 +369,7 @@ static void vmf_wait_end(struct rq *rq, struct task_struct *p)
 	if (!p->vmf.wait_start)
 		return;
 	p->vmf.wait_start = 0;
-	trace_sched_vmf_run_delay(p, vmf_trace_class(p), max_t(s64, delay, 0));
+	trace_sched_vmf_run_delay_tp(p, vmf_trace_class(p), max_t(s64, delay, 0));
 }
 
 /*
@@ -478,8 +478,8 @@ static void enqueue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
 	/* Fair (host or batch) tasks are preempted at once by the core. */
 	if (sched_class_above(&vmf_sched_class, rq->curr->sched_class) &&
 	    !is_idle_task(rq->curr))
-		trace_sched_vmf_preempt(p, vmf_trace_class(p), rq->curr,
-					vmf_trace_class(rq->curr));
+		trace_sched_vmf_preempt_tp(p, vmf_trace_class(p), rq->curr,
+					   vmf_trace_class(rq->curr));
 }
 
 static bool dequeue_task_vmf(struct rq *rq, struct task_struct *p, int flags)
@@ -575,7 +575,7 @@ static void wakeup_preempt_vmf(struct rq *rq, struct task_struct *p, int flags)
 		return;
 	resched_curr(rq);
 	if (vmf_level_of(p) != vmf_level_of(curr))
-		trace_sched_vmf_preempt(p, vmf_trace_class(p), curr, vmf_trace_class(curr));
+		trace_sched_vmf_preempt_tp(p, vmf_trace_class(p), curr, vmf_trace_class(curr));
 }
 
 static struct task_struct *pick_task_vmf(struct rq *rq)
@@ -886,8 +886,8 @@ static int select_task_rq_vmf(struct task_struct *p, int prev_cpu, int wake_flag
 		}
 	}
 	if (best != prev_cpu)
-		trace_sched_vmf_migrate(p, vmf_trace_class(p), prev_cpu, best,
-					VMF_MIGRATE_WAKEUP);
+		trace_sched_vmf_migrate_tp(p, vmf_trace_class(p), prev_cpu, best,
+					   VMF_MIGRATE_WAKEUP);
 	return best;
 }
 
@@ -926,7 +926,7 @@ static struct task_struct *vmf_pushable_task(struct rq *rq, int cpu, int max_lev
 static void vmf_move_task(struct rq *src, struct rq *dst, struct task_struct *p,
 			  enum vmf_migrate_reason reason)
 {
-	trace_sched_vmf_migrate(p, vmf_trace_class(p), cpu_of(src), cpu_of(dst), reason);
+	trace_sched_vmf_migrate_tp(p, vmf_trace_class(p), cpu_of(src), cpu_of(dst), reason);
 	deactivate_task(src, p, 0);
 	set_task_cpu(p, cpu_of(dst));
 	activate_task(dst, p, 0);
