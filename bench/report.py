@@ -27,7 +27,9 @@ import subprocess
 import sys
 
 BASELINE = "eevdf"
-POLICY_TITLE = {"eevdf": "EEVDF", "fifo": "SCHED_FIFO", "vmf": "VMF"}
+POLICY_TITLE = {"eevdf": "EEVDF", "eevdf-slice": "EEVDF slice 0.1 ms, nice -20",
+                "fifo": "SCHED_FIFO", "deadline": "SCHED_DEADLINE",
+                "scx": "sched_ext (scx_simple)", "vmf": "VMF"}
 SCENARIO_TITLE = {
     "synthetic": "Synthetic vCPUs (one per CPU, 1 ms period) beside host noise",
     "l2": "Real vCPUs: an L2 guest under KVM (one vCPU fewer than CPUs) beside host noise",
@@ -173,6 +175,8 @@ def window_summary(rec, maps, scenario):
                                    for c, n in maps.get("vcpu_behind", {}).get(w, {}).items()),
         "hist_run_delay_us": run_delay,
         "hist_lateness_us": lateness,
+        # What scenario.py checked after the window (scx: sched_ext's state).
+        "held": rec.get("held"),
     }
     vcpu_runs = [t["run_ns"] for t in v["threads"]]
     s["vcpu_fairness"] = min(vcpu_runs) / max(vcpu_runs) if max(vcpu_runs) else None
@@ -755,6 +759,63 @@ def vmf_against_fifo(pols, late):
     return lines
 
 
+def policy_notes(sc):
+    """How the baselines were set, from what scenario.py recorded."""
+    settings, notes = sc["meta"]["settings"], []
+    dl = settings.get("deadline", {}).get("deadline")
+    if dl:
+        notes.append(f"SCHED_DEADLINE: each vCPU thread a runtime of "
+                     f"{dl['runtime_ns'] / 1000:.0f} us every {dl['period_ns'] / 1e6:g} ms "
+                     "(deadline = period), an equal share of what admission control left "
+                     f"({dl['dl_bw_per_cpu'] / 2 ** 20:.0%} per CPU, "
+                     f"{dl['dl_total_bw_before'] / 2 ** 20:.2f} CPU allotted before).")
+    attr = settings.get("eevdf-slice", {}).get("vcpu_attr")
+    if attr:
+        base = settings["eevdf-slice"].get("base_slice_ns")
+        notes.append(f"EEVDF slice: nice {attr['nice']}, sched_runtime "
+                     f"{attr['runtime'] / 1000:g} us"
+                     + (f" (the base slice was {int(base) / 1000:g} us)." if base else "."))
+    scx = settings.get("scx", {}).get("scx")
+    if scx:
+        held = [w.get("held") or {} for w in sc["windows"] if w["policy"] == "scx"]
+        enabled = sum(h.get("sched_ext_state") == "enabled" for h in held)
+        notes.append(f"sched_ext: `{scx['cmd']}` (ops \"{scx['ops']}\") loaded before each of "
+                     f"its {len(held)} windows, in full mode (the noise ran under it too), "
+                     f"and found enabled, by the same load (enable_seq), after {enabled} "
+                     "of them.")
+    return ["Baselines: " + " ".join(notes), ""] if notes else []
+
+
+def vmf_against_alternatives(scenarios):
+    """One table for all scenarios with policies: each policy's run delay
+    percentiles and VM fairness, and their ratio to VMF's."""
+    rows = []
+    for name, sc in scenarios.items():
+        if name in PV_SCENARIOS:
+            continue
+        pols = sc["policies"]
+        vmf = pols.get("vmf")
+        if not vmf or len(pols) < 2:
+            continue
+        def cell(v, base, digits=0):
+            return f"{fmt(v, digits)} ({ratio(v, base)})" if v is not None else "-"
+
+        for p, s in pols.items():
+            rd, base = s["run_delay_us"], vmf["run_delay_us"]
+            cells = [cell(rd[k], base[k]) for k in ("p50", "p95", "p99")]
+            cells += [cell(s[k], vmf[k], 2) for k in ("vm_fairness", "vcpu_fairness")]
+            rows.append(f"| {name} | {POLICY_TITLE[p]} | " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return ["### VMF against the alternatives", "",
+            "vCPU run delay in microseconds, medians of the per-window percentiles; VM "
+            "fairness (overcommit only) and vCPU fairness, the CPU time of the least "
+            "served VM or vCPU over the most served one's, 1.00 fair; in brackets, the "
+            "policy's figure over VMF's in the same run.", "",
+            "| Scenario | Policy | run delay p50 | p95 | p99 | VM fairness | vCPU fairness |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |"] + rows + [""]
+
+
 def fmt(v, digits=0):
     if v is None:
         return "-"
@@ -782,6 +843,7 @@ def scenario_tables(name, sc):
              f"{meta['reps']} repetitions of {meta['secs']:g} s per policy, interleaved; "
              f"{meta['cpus']} CPUs. Latencies in microseconds; max is the median of "
              "the per-window maxima [their range]. Ratios are against EEVDF.", ""]
+    lines += policy_notes(sc)
     if meta.get("vcpus_end", "clean") != "clean":
         lines += [f"At the end of the run, the L2 guest {meta['vcpus_end']}; every window "
                   "had been measured by then.", ""]
@@ -961,6 +1023,7 @@ def main():
           "digits. Every policy ran on the same boot and the same workload, "
           "interleaved; `results.json` has each policy's RT-throttling and "
           "fair-server settings.", ""]
+    md += vmf_against_alternatives(scenarios)
     for name, sc in scenarios.items():
         if name in PV_SCENARIOS:
             md += PV_SCENARIOS[name][1](sc)

@@ -6,6 +6,20 @@
 # turn, interleaved, with host noise beside them.
 #
 #   scenario.py SCENARIO --out DIR [--reps R] [--secs S] [--policies LIST]
+#               [--scx SCHEDULER]
+#
+# Policies of the vCPU threads (VMM threads are SCHED_OTHER but under vmf):
+#   eevdf        SCHED_OTHER, nice 0, the base slice
+#   eevdf-slice  SCHED_OTHER, nice -20 and a 0.1 ms slice (sched_runtime)
+#   fifo         SCHED_FIFO 1, RT throttling off (sched_rt_runtime_us -1)
+#   deadline     SCHED_DEADLINE, period = deadline = 10 ms, each thread an
+#                equal share of what admission control leaves (at most
+#                what it leaves per CPU)
+#   scx          SCHED_EXT under the sched_ext scheduler --scx (scx_simple),
+#                loaded in full mode for each window: the noise runs under
+#                it too
+#   vmf          SCHED_VMF, vCPUs at the vm level, VMM threads at vmm
+# The constants above Policies say why these settings.
 #
 # Scenarios:
 #   synthetic   bench/vcpusim threads as vCPUs, one per CPU, periodic
@@ -38,6 +52,7 @@
 # DIR/runs.jsonl (one line per L2). bench/report.py turns them into tables.
 
 import argparse
+import ctypes
 import errno
 import importlib.machinery
 import importlib.util
@@ -54,13 +69,40 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-POLICIES = ("eevdf", "fifo", "vmf")
-SCHED_OTHER, SCHED_FIFO, SCHED_VMF = 0, 1, 8
+POLICIES = ("eevdf", "eevdf-slice", "fifo", "deadline", "scx", "vmf")
+SCHED_OTHER, SCHED_FIFO, SCHED_DEADLINE, SCHED_EXT, SCHED_VMF = 0, 1, 6, 7, 8
 VMF_VM, VMF_VMM = 2, 1
 # The RT-KVM recipe runs vCPUs at SCHED_FIFO with RT throttling off.
 FIFO_PRIO = 1
 RT_RUNTIME = "/proc/sys/kernel/sched_rt_runtime_us"
 HELLO_TIMEOUT = 600
+# eevdf-slice: the most EEVDF gives a thread that asks for latency. For a
+# SCHED_OTHER task, 6.12 takes sched_setattr()'s sched_runtime as the
+# task's request (slice), clamped to 0.1-100 ms (__setparam_fair() in
+# kernel/sched/syscalls.c), and keeps it (custom_slice) where others get
+# the base slice, 0.7 ms times 1 + log2(CPUs): 1.4 ms on the test VM's 2
+# CPUs (settings() records it). A shorter request means an earlier
+# virtual deadline, and a waking task with a shorter slice than the
+# running one preempts it once eligible (PREEMPT_SHORT, on by default).
+# 0.1 ms is the shortest the kernel takes. Nice -20 is the largest weight,
+# 88761 against nice 0's 1024: the vCPU's vruntime, and so its lag, moves
+# 87 times slower than a nice-0 task's.
+EEVDF_SLICE_NS, EEVDF_SLICE_NICE = 100_000, -20
+# deadline: one SCHED_DEADLINE reservation per vCPU thread, deadline =
+# period. 10 ms because the deadline class charges a task's runtime at the
+# tick (HRTICK_DL is off by default), every 4 ms at the test kernel's
+# HZ=250: a budget can be overrun by up to a tick, several times a 1 ms
+# period's budget, under half of a 10 ms period's (4.5 to 9 ms here). The
+# runtime is what Policies.dl_runtime() finds admission control leaves.
+DL_PERIOD_NS = 10_000_000
+# The fixed-point unit of the kernel's deadline bandwidths (BW_SHIFT).
+DL_BW_UNIT = 1 << 20
+SCHED_DEBUG = "/sys/kernel/debug/sched/debug"
+BASE_SLICE = "/sys/kernel/debug/sched/base_slice_ns"
+SCX_SYSFS = "/sys/kernel/sched_ext"
+# How long a sched_ext scheduler may take to load, or to unload.
+SCX_TIMEOUT = 120
+PR_SET_PDEATHSIG = 1
 
 
 def load_vmfctl():
@@ -102,15 +144,30 @@ def mark(what):
     write("/proc/thread-self/comm", f"vmfbench-{what}")
 
 
-def set_policy(tid, policy, prio):
+def set_policy(tid, policy, prio=0, nice=0, runtime=0, deadline=0, period=0):
     attr = vmfctl.SchedAttr()
-    attr.sched_policy, attr.sched_priority = policy, prio
+    attr.sched_policy, attr.sched_priority, attr.sched_nice = policy, prio, nice
+    attr.sched_runtime, attr.sched_deadline, attr.sched_period = runtime, deadline, period
     try:
         vmfctl.sched_setattr(tid, attr)
     except OSError as e:
         # A thread of an L2 guest that ended needs no policy.
-        if e.errno != errno.ESRCH:
-            die(f"sched_setattr({tid}, policy {policy}, prio {prio}): {e.strerror}")
+        if e.errno == errno.ESRCH:
+            return
+        what = f"sched_setattr({tid}, policy {policy}, prio {prio}, nice {nice}, " \
+               f"runtime {runtime}, deadline {deadline}, period {period}): {e.strerror}"
+        if policy == SCHED_DEADLINE and e.errno == errno.EBUSY:
+            what += ": deadline admission control refused the reservation"
+        elif policy == SCHED_DEADLINE and e.errno == errno.EPERM:
+            what += " (a deadline task must be allowed on every CPU of its root domain)"
+        die(what)
+
+
+def parent_death_signal():
+    """In a child, before exec: SIGINT when the scenario dies, however it
+    dies, so that the BPF scheduler it loaded unloads as on ^C."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
 
 
 def settings():
@@ -126,36 +183,199 @@ def settings():
             s[f"fair_server_{cpu}"] = {
                 "runtime_ns": read(f"{fs}/{cpu}/runtime"),
                 "period_ns": read(f"{fs}/{cpu}/period")}
+    s["base_slice_ns"] = read(BASE_SLICE)
+    s["sched_ext_state"] = read(os.path.join(SCX_SYSFS, "state"))
     return s
 
 
 class Policies:
-    """Puts the vCPU threads (and VMM threads) under one policy."""
+    """Puts the vCPU threads (and VMM threads) under one policy. Under the
+    baselines (eevdf-slice, fifo, deadline, scx) only the vCPU threads
+    change; VMM threads stay SCHED_OTHER."""
 
-    def __init__(self, vcpus, vmm=()):
-        self.vcpus, self.vmm = list(vcpus), list(vmm)
+    def __init__(self, vcpus, vmm=(), scx=None):
+        self.vcpus, self.vmm, self.scx = list(vcpus), list(vmm), scx
         self.rt_runtime = read(RT_RUNTIME)
+        self.dl = None
+
+    def vcpu_attr(self, name):
+        """sched_setattr()'s fields for a vCPU thread under policy name."""
+        if name == "vmf":
+            return {"policy": SCHED_VMF, "prio": VMF_VM}
+        if name == "fifo":
+            return {"policy": SCHED_FIFO, "prio": FIFO_PRIO}
+        if name == "eevdf-slice":
+            return {"policy": SCHED_OTHER, "nice": EEVDF_SLICE_NICE, "runtime": EEVDF_SLICE_NS}
+        if name == "deadline":
+            return {"policy": SCHED_DEADLINE, "runtime": self.dl_runtime(),
+                    "deadline": DL_PERIOD_NS, "period": DL_PERIOD_NS}
+        if name == "scx":
+            return {"policy": SCHED_EXT}
+        return {"policy": SCHED_OTHER}
+
+    def dl_runtime(self):
+        """The runtime per DL_PERIOD_NS of each vCPU thread's reservation:
+        what deadline admission control leaves, split evenly between the
+        vCPU threads, and no more than it leaves per CPU (a task runs on one
+        CPU at a time). That is the root domain's limit, dl_bw->bw per CPU
+        (sched_rt_runtime_us / sched_rt_period_us, 95%), times its CPUs, less
+        what is allotted, dl_bw->total_bw: each CPU's fair server (50 ms per
+        1 s, or VMF's 1 ms per 20 ms: 5% either way) and any other deadline
+        task. The most the kernel admits, as fifo runs with RT throttling
+        off: 0.9 CPU each for 2 vCPUs on 2 CPUs, 0.45 for 4. Found once, when
+        no vCPU holds a reservation: a task that leaves SCHED_DEADLINE gives
+        its bandwidth back only at its 0-lag time."""
+        if self.dl is None:
+            text = read(SCHED_DEBUG, "")
+            bw = set(re.findall(r"\.dl_bw->bw\s*:\s*(-?\d+)", text))
+            total = set(re.findall(r"\.dl_bw->total_bw\s*:\s*(-?\d+)", text))
+            if len(bw) != 1 or len(total) != 1:
+                die(f"deadline policy: expected one root domain's dl_bw in {SCHED_DEBUG}, "
+                    f"found limits {sorted(bw)} and totals {sorted(total)}")
+            bw, total = int(bw.pop()), int(total.pop())
+            if bw < 0:
+                die("deadline policy: admission control is off (sched_rt_runtime_us -1)")
+            ncpus = os.cpu_count()
+            free = bw * ncpus - total
+            share = min(free // len(self.vcpus), free // ncpus)
+            runtime = share * DL_PERIOD_NS // DL_BW_UNIT
+            if runtime <= 0:
+                die(f"deadline policy: admission control leaves nothing for the vCPUs "
+                    f"(limit {bw}/{DL_BW_UNIT} per CPU on {ncpus} CPUs, {total} allotted)")
+            self.dl = {"runtime_ns": runtime, "period_ns": DL_PERIOD_NS,
+                       "dl_bw_per_cpu": bw, "dl_total_bw_before": total}
+        return self.dl["runtime_ns"]
 
     def apply(self, name):
-        if name == "fifo":
-            write(RT_RUNTIME, -1)
+        # The BPF scheduler loads and unloads with every task under EEVDF
+        # or under itself: enabling and disabling wait for RCU grace
+        # periods, and the RCU kthread is SCHED_OTHER. With hogs above the
+        # fair class on every CPU (overcommit) it took 82 s to load beside
+        # deadline vCPUs, and beside VMF vCPUs its disable had not ended
+        # 84 s later (RCU stall): until the disable moves them back,
+        # SCHED_OTHER tasks are in the ext class, below the fair class and
+        # out of the fair server's reach.
+        if name != "scx" and self.scx and self.scx.unload():
+            die(self.scx.error)
+        if name == "scx" and not self.scx.proc:
+            self.apply("eevdf")
+            self.scx.load()
+        # RT throttling's limit is also deadline admission control's: in
+        # place before a reservation is asked for.
+        write(RT_RUNTIME, -1 if name == "fifo" else self.rt_runtime)
         for tid in self.vcpus:
-            if name == "vmf":
-                set_policy(tid, SCHED_VMF, VMF_VM)
-            elif name == "fifo":
-                set_policy(tid, SCHED_FIFO, FIFO_PRIO)
-            else:
-                set_policy(tid, SCHED_OTHER, 0)
+            set_policy(tid, **self.vcpu_attr(name))
         for tid in self.vmm:
             if name == "vmf":
                 set_policy(tid, SCHED_VMF, VMF_VMM)
             else:
-                set_policy(tid, SCHED_OTHER, 0)
-        if name != "fifo":
-            write(RT_RUNTIME, self.rt_runtime)
+                set_policy(tid, SCHED_OTHER)
+
+    def describe(self, name):
+        """What the vCPU threads ran under, for results.json."""
+        d = {"vcpu_attr": self.vcpu_attr(name)}
+        if name == "deadline":
+            d["deadline"] = self.dl
+        if name == "scx":
+            d["scx"] = {"cmd": " ".join(self.scx.cmd), "ops": self.scx.ops}
+        return d
+
+    def check(self, name):
+        """After a window: it ran under the policy throughout."""
+        if name == "scx":
+            return self.scx.check()
+        return None
 
     def restore(self):
+        """Back to EEVDF, the scenario's end included: an unclean unload of
+        the BPF scheduler is then reported (Scx.error) rather than fatal,
+        so that the rest of the cleanup runs."""
+        if self.scx and self.scx.unload():
+            print(f"scenario: {self.scx.error}", file=sys.stderr)
         self.apply("eevdf")
+
+
+class Scx:
+    """A sched_ext scheduler, tools/sched_ext's scx_simple built by
+    scripts/build-scx.sh, loaded for each scx window and unloaded (SIGINT)
+    after it. It is loaded in full mode, scx_simple's only one: every
+    SCHED_OTHER task then runs under it too, the noise as well as the
+    vCPU threads (SCHED_EXT). Partial mode (SCX_OPS_SWITCH_PARTIAL, -p of
+    scx_qmap) would leave the noise in the fair class, which ranks above
+    the ext class: with CPU hogs on every CPU the vCPUs would run only
+    when the fair class has nothing, so the measure would be of that
+    ranking, not of the BPF scheduler. scx_simple runs in its default
+    weighted-vtime mode, one global queue shared by all CPUs."""
+
+    def __init__(self, binary, logdir):
+        self.cmd, self.logdir = [binary], logdir
+        self.ops = os.path.basename(binary).removeprefix("scx_")
+        self.proc, self.loads, self.seq, self.error = None, 0, None, None
+
+    def state(self):
+        return read(os.path.join(SCX_SYSFS, "state"))
+
+    def output(self):
+        return read(self.log, "").strip()[-2000:]
+
+    def load(self):
+        if self.proc:
+            return
+        if self.state() != "disabled":
+            die(f"sched_ext is '{self.state()}' before loading {self.cmd[0]}: "
+                "another BPF scheduler is loaded")
+        self.loads += 1
+        self.log = os.path.join(self.logdir, f"scx-{self.loads}.log")
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         preexec_fn=parent_death_signal)
+        start = time.monotonic()
+        end = start + SCX_TIMEOUT
+        while not (self.state() == "enabled" and
+                   read(os.path.join(SCX_SYSFS, "root", "ops")) == self.ops):
+            if self.proc.poll() is not None or time.monotonic() > end:
+                self.stop()
+                die(f"{self.cmd[0]} did not load (sched_ext '{self.state()}' after "
+                    f"{SCX_TIMEOUT} s or at its exit): {self.output()}")
+            time.sleep(0.1)
+        self.seq = read(os.path.join(SCX_SYSFS, "enable_seq"))
+        self.load_secs = time.monotonic() - start
+
+    def check(self):
+        """The load of load() is the one still enabled: sched_ext's
+        enable_seq counts loads, so a scheduler that the kernel threw out
+        and that was loaded again shows too."""
+        state, seq = self.state(), read(os.path.join(SCX_SYSFS, "enable_seq"))
+        if self.proc.poll() is not None or state != "enabled" or seq != self.seq:
+            die(f"{self.cmd[0]} did not stay loaded through the window: sched_ext "
+                f"'{state}', enable_seq {seq} (was {self.seq}); its output: {self.output()}")
+        return {"sched_ext_state": state, "enable_seq": seq, "ops": self.ops,
+                "load_secs": round(self.load_secs, 2)}
+
+    def stop(self):
+        """SIGINT, as a user's ^C; returns its exit status."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            rc = self.proc.wait(timeout=SCX_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        return rc
+
+    def unload(self):
+        """Stop the scheduler if it runs; returns an error (also kept in
+        self.error) unless it unloaded cleanly."""
+        if not self.proc:
+            return None
+        rc = self.stop()
+        exits = re.findall(r"^EXIT: (.*)$", self.output(), re.M)
+        if rc != 0 or self.state() != "disabled" or \
+                not exits or not exits[-1].startswith("unregistered from user space"):
+            self.error = (f"{self.cmd[0]} did not unload cleanly on SIGINT (exit status {rc}, "
+                          f"sched_ext '{self.state()}'): {self.output()}")
+            return self.error
+        return None
 
 
 # --- Host noise ---------------------------------------------------------
@@ -490,6 +710,8 @@ def main():
     ap.add_argument("--secs", type=float, default=10)
     ap.add_argument("--settle", type=float, default=1)
     ap.add_argument("--policies", default=",".join(POLICIES))
+    ap.add_argument("--scx", help="the sched_ext scheduler of the scx policy "
+                    "(scripts/build-scx.sh builds scx_simple)")
     args = ap.parse_args()
     if args.scenario in PV_SCENARIOS:
         PV_SCENARIOS[args.scenario](args)
@@ -500,6 +722,13 @@ def main():
             die(f"unknown policy {p}")
     if "vmf" in policies and not vmfctl.vmf_supported():
         die("this kernel has no SCHED_VMF")
+    if "scx" in policies:
+        if not args.scx or not os.access(args.scx, os.X_OK):
+            die(f"the scx policy needs --scx, a sched_ext scheduler to run (got {args.scx}); "
+                "scripts/build-scx.sh builds one")
+        if not os.path.exists(os.path.join(SCX_SYSFS, "state")):
+            die(f"the scx policy needs sched_ext, and this kernel has no {SCX_SYSFS} "
+                "(CONFIG_SCHED_CLASS_EXT)")
 
     os.makedirs(args.out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="vmfbench.")
@@ -515,12 +744,16 @@ def main():
     bpf = start_bpftrace(os.path.join(args.out, "rundelay.txt"))
     where = {"dir": args.out, "bin": args.bin, "tmp": tmp}
     per_window = args.settle + args.secs + 2
+    if "scx" in policies:
+        # Each scx window loads the BPF scheduler and unloads it after.
+        per_window += 2 * SCX_TIMEOUT / len(policies)
     if args.scenario.startswith("l2"):
         vcpus = L2Vcpus(args.scenario, ncpus, where,
                         timeout=int(HELLO_TIMEOUT + args.reps * len(policies) * per_window * 2))
     else:
         vcpus = LocalVcpus(args.scenario, ncpus, where)
-    pol = Policies(vcpus.vcpus, vcpus.vmm)
+    scx = Scx(args.scx, args.out) if "scx" in policies else None
+    pol = Policies(vcpus.vcpus, vcpus.vmm, scx)
     noise = Noise(ncpus, tmp)
     meta = {"scenario": args.scenario, "kernel": os.uname().release,
             "cmdline": read("/proc/cmdline"), "cpus": ncpus,
@@ -551,6 +784,8 @@ def main():
             json.dump(meta, f, indent=1)
         shutil.rmtree(tmp, ignore_errors=True)
         guard.release()
+    if pol.scx and pol.scx.error:
+        die(pol.scx.error)
     check_marks(os.path.join(args.out, "rundelay.txt"), meta.get("windows", 0))
 
 
@@ -662,7 +897,7 @@ def measure(args, vcpus, pol, noise, meta, windows, rep, p, n):
     the Policies in use, which a restart replaces."""
     while True:
         pol.apply(p)
-        meta["settings"].setdefault(p, settings())
+        meta["settings"].setdefault(p, dict(settings(), **pol.describe(p)))
         time.sleep(args.settle)
         n += 1
         meta["windows"] = n
@@ -672,6 +907,7 @@ def measure(args, vcpus, pol, noise, meta, windows, rep, p, n):
         time.sleep(args.secs)
         vcpus.chan.send(f"e {n}")
         after = noise.sample()
+        held = pol.check(p)
         mark("gap")
         host = Noise.rates(before, after)
         res = vcpus.chan.recv_json(60)
@@ -694,13 +930,15 @@ def measure(args, vcpus, pol, noise, meta, windows, rep, p, n):
             how = "stopped answering"
         meta["l2_restarts"].append({"window": n, "policy": p, "log": vcpus.log, "how": how})
         print(f"window {n}: the L2 guest {how} ({vcpus.log}); booting it again", flush=True)
-        write(RT_RUNTIME, pol.rt_runtime)
+        pol.restore()
         noise.freeze(True)
         vcpus.kill()
         vcpus.start()
         noise.freeze(False)
-        pol = Policies(vcpus.vcpus, vcpus.vmm)
+        pol = Policies(vcpus.vcpus, vcpus.vmm, pol.scx)
     rec = {"window": n, "rep": rep, "policy": p, "host": host, "vcpus": res}
+    if held:
+        rec["held"] = held
     windows.write(json.dumps(rec) + "\n")
     windows.flush()
     print(f"window {n}: rep {rep} {p} {json.dumps(host)}", flush=True)

@@ -3,11 +3,24 @@
 #
 # make bench: the latency-jitter benchmarks, and the paravirt one. Builds
 # the kernel and the bench programs, then boots the test VM once per
-# scenario; inside it, bench/scenario.py measures EEVDF, SCHED_FIFO and VMF
-# interleaved on the same vCPUs, or (pv-ipi, pv-tlb, pv-timer) the guest's
-# IPI paths, TLB flushes or TSC-deadline programming in one L2 each.
+# scenario; inside it, bench/scenario.py measures the vCPU threads under
+# each policy, interleaved on the same vCPUs, or (pv-ipi, pv-tlb,
+# pv-timer) the guest's IPI paths, TLB flushes or TSC-deadline programming
+# in one L2 each.
 # bench/report.py then writes results.json, report.md and the PNG plots to
 # out/bench/<date>/ (out/bench/latest points at the newest).
+#
+# The policies of the vCPU threads (bench/scenario.py says why these
+# settings):
+#   eevdf        SCHED_OTHER at nice 0: the default
+#   eevdf-slice  SCHED_OTHER at nice -20 with a 0.1 ms slice (sched_runtime)
+#   fifo         SCHED_FIFO 1 with RT throttling off, the RT-KVM recipe
+#   deadline     SCHED_DEADLINE, 10 ms periods, each vCPU thread an equal
+#                share of what admission control leaves
+#   scx          sched_ext's scx_simple (tools/sched_ext, built by
+#                scripts/build-scx.sh with clang-19, installed if missing),
+#                loaded in full mode for each window, the vCPUs SCHED_EXT
+#   vmf          SCHED_VMF
 #
 #   QUICK=1         2 repetitions of 3 s instead of 5 of 10 s
 #   SCENARIOS=...   a comma-separated subset of synthetic,l2,overcommit,
@@ -18,6 +31,8 @@
 #                   host-kernel). Refused on a kernel without SCHED_VMF, and
 #                   without root. Builds no kernel; the l2 scenarios boot the
 #                   built test kernel (make kernel) as their guest, with KVM.
+#   POLICIES=...    a comma-separated subset of the policies above, for
+#                   the scenarios that have policies (default: all)
 #   BENCH_OUT=DIR   where out/bench/<date>/ goes (default out/bench)
 #   REPS=, SECS=    override the repetitions and the window length (pv-ipi:
 #                   the windows in each L2; pv-tlb: those of each page
@@ -55,6 +70,19 @@ SCENARIOS=${SCENARIOS:-synthetic,l2,overcommit,wakecost}
 BENCH_OUT=${BENCH_OUT:-$OUT/bench}
 DIR=$BENCH_OUT/$(date +%Y%m%d-%H%M%S)
 COMMAND="make bench${HOST:+ HOST=$HOST}${QUICK:+ QUICK=$QUICK} SCENARIOS=$SCENARIOS REPS=$REPS SECS=$SECS"
+COMMAND="$COMMAND${POLICIES:+ POLICIES=$POLICIES}"
+# bench/scenario.py's arguments for the policies; the scx policy's
+# scheduler is built (or, HOST=1, found) below.
+SCX=$OUT/scx/build/bin/scx_simple
+POLICY_ARGS=(${POLICIES:+--policies "$POLICIES"})
+NEED_SCX=0
+case ,${POLICIES:-scx}, in
+*,scx,*)
+	NEED_SCX=1
+	POLICY_ARGS+=(--scx "$SCX")
+	;;
+esac
+NPOLICIES=$(echo "${POLICIES:-eevdf,eevdf-slice,fifo,deadline,scx,vmf}" | tr , '\n' | wc -l)
 
 # HOST=1: the scenarios run here, on the running kernel, so check that it
 # is one they can measure before changing anything.
@@ -75,6 +103,11 @@ if [ "${HOST:-0}" = 1 ]; then
 		esac
 	done
 	[ -x "$OUT/bench-bin/vcpusim" ] || timed "bench build" "$VMF_ROOT/scripts/build-selftests.sh"
+	# Against the running kernel's BTF; one built for the test kernel
+	# serves as well (its BPF is CO-RE).
+	if [ $NEED_SCX = 1 ] && [ ! -x "$SCX" ]; then
+		VMLINUX_BTF=/sys/kernel/btf/vmlinux timed "scx build" "$VMF_ROOT/scripts/build-scx.sh"
+	fi
 	mkdir -p "$DIR"
 	ln -sfn "$DIR" "$BENCH_OUT/latest"
 	config=$DIR/config
@@ -86,7 +119,8 @@ if [ "${HOST:-0}" = 1 ]; then
 	for sc in ${SCENARIOS//,/ }; do
 		VMF_L2_KERNEL=$BZIMAGE timed "bench $sc" python3 "$VMF_ROOT/bench/scenario.py" "$sc" \
 			--out "$DIR/$sc" --bin "$OUT/bench-bin" --reps "$REPS" --secs "$SECS" \
-			--settle "$SETTLE" || die "scenario $sc failed; its output is in $DIR/$sc"
+			--settle "$SETTLE" "${POLICY_ARGS[@]}" ||
+			die "scenario $sc failed; its output is in $DIR/$sc"
 	done
 	timed "report" python3 "$VMF_ROOT/bench/report.py" "$DIR" \
 		--config "$config" --command "$COMMAND" >/dev/null
@@ -96,6 +130,9 @@ fi
 
 timed "kernel" "$VMF_ROOT/scripts/kernel.sh"
 timed "bench build" "$VMF_ROOT/scripts/build-selftests.sh"
+if [ $NEED_SCX = 1 ]; then
+	timed "scx build" "$VMF_ROOT/scripts/build-scx.sh"
+fi
 
 mkdir -p "$DIR"
 ln -sfn "$DIR" "$BENCH_OUT/latest"
@@ -148,15 +185,17 @@ for sc in ${SCENARIOS//,/ }; do
 		budget=$(awk -v n="$l2s" -v r="$wins" -v s="$SECS" \
 			'BEGIN { printf "%d", 120 + n * (240 + r * (s + 10)) * 1.5 }')
 	else
-		# Three policies, a window and its settling each, plus noise overrun.
-		budget=$(awk -v r="$REPS" -v s="$SECS" -v b="$boot" \
-			'BEGIN { printf "%d", b + 3 * r * (s + 8) * 2 }')
+		# The policies, a window and its settling each, plus noise
+		# overrun, and 30 s to load and unload scx_simple (loads took
+		# 3 to 10 s).
+		budget=$(awk -v r="$REPS" -v s="$SECS" -v b="$boot" -v n="$NPOLICIES" \
+			'BEGIN { printf "%d", b + n * r * (s + 8) * 2 + r * 30 }')
 	fi
 	run=$OUT/vm/$(date +%Y%m%d-%H%M%S)-bench-$sc
 	VM_RUN=$run timed "bench $sc" "$VMF_ROOT/scripts/vm.sh" --quiet --timeout "$budget" -- \
 		python3 "$VMF_ROOT/bench/scenario.py" "$sc" --out /mnt/bench \
-		--bin "$OUT/bench-bin" --reps "$REPS" --secs "$SECS" --settle "$SETTLE" ||
-		die "scenario $sc failed; console and output in $run"
+		--bin "$OUT/bench-bin" --reps "$REPS" --secs "$SECS" --settle "$SETTLE" \
+		"${POLICY_ARGS[@]}" || die "scenario $sc failed; console and output in $run"
 	cp -r "$run/bench" "$DIR/$sc"
 	cp "$run/console.log" "$DIR/$sc/"
 done

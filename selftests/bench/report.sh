@@ -5,7 +5,8 @@
 # scenarios, one 1 s window per policy, then the report. Checks that
 # results.json, report.md and the plots are complete and well-formed:
 # every policy has its figures, the settings of every policy are recorded,
-# and every table has a row per policy. It checks no timing.
+# and every table has a row per policy. It checks no timing. The scx
+# policy runs when make bench has built scx_simple (out/scx/).
 
 [ -e /proc/sys/kernel/sched_vmf_slice_us ] || { echo "SKIP: kernel without SCHED_VMF"; exit 4; }
 for tool in bpftrace stress-ng hackbench gnuplot; do
@@ -14,18 +15,25 @@ done
 
 out=${VMF_OUT:-/tmp}/benchtest
 rm -rf "$out"
+scx=$VMF_ROOT/out/scx/build/bin/scx_simple
+policies=eevdf,eevdf-slice,fifo,deadline,scx,vmf
+if [ ! -x "$scx" ]; then
+	echo "# $scx is not built (make bench builds it): no scx policy"
+	policies=eevdf,eevdf-slice,fifo,deadline,vmf
+fi
 for sc in synthetic overcommit; do
 	python3 "$VMF_ROOT/bench/scenario.py" "$sc" --out "$out/$sc" \
-		--bin "$VMF_ROOT/out/bench-bin" --reps 1 --secs 1 --settle 0.2 ||
+		--bin "$VMF_ROOT/out/bench-bin" --reps 1 --secs 1 --settle 0.2 \
+		--policies "$policies" --scx "$scx" ||
 		{ echo "FAIL: scenario $sc"; exit 1; }
 done
 python3 "$VMF_ROOT/bench/report.py" "$out" --command "selftests/bench/report.sh" \
 	>/dev/null || { echo "FAIL: report.py"; exit 1; }
 
-python3 - "$out" <<'EOF'
+python3 - "$out" "$policies" <<'EOF'
 import json, os, sys
 
-out = sys.argv[1]
+out, policies = sys.argv[1], sys.argv[2].split(",")
 errors = []
 def check(ok, what):
     print(("ok: " if ok else "FAIL: ") + what)
@@ -41,13 +49,25 @@ for sc in ("synthetic", "overcommit"):
     check(s is not None, f"results.json has scenario {sc}")
     if not s:
         continue
-    check(set(s["policies"]) == {"eevdf", "fifo", "vmf"}, f"{sc}: all three policies")
-    check(len(s["windows"]) == 3, f"{sc}: one window per policy")
+    check(set(s["policies"]) == set(policies), f"{sc}: every policy ({len(policies)})")
+    check(len(s["windows"]) == len(policies), f"{sc}: one window per policy")
     settings = s["meta"]["settings"]
     check(settings.get("fifo", {}).get("sched_rt_runtime_us") == "-1",
           f"{sc}: SCHED_FIFO ran with RT throttling off")
     check(all(any(k.startswith("fair_server_") for k in settings.get(p, {}))
-              for p in ("eevdf", "fifo", "vmf")), f"{sc}: fair-server settings of every policy")
+              for p in policies), f"{sc}: fair-server settings of every policy")
+    attr = {p: settings.get(p, {}).get("vcpu_attr", {}) for p in policies}
+    check(attr["eevdf-slice"] == {"policy": 0, "nice": -20, "runtime": 100000},
+          f"{sc}: eevdf-slice ran at nice -20 with a 0.1 ms slice")
+    dl = settings.get("deadline", {}).get("deadline") or {}
+    check(attr["deadline"].get("policy") == 6 and
+          0 < dl.get("runtime_ns", 0) <= attr["deadline"].get("period", 0),
+          f"{sc}: deadline ran as SCHED_DEADLINE reservations ({dl.get('runtime_ns')} ns)")
+    if "scx" in policies:
+        held = [w.get("held") for w in s["windows"] if w["policy"] == "scx"]
+        check(attr["scx"].get("policy") == 7 and held and
+              all(h and h["sched_ext_state"] == "enabled" for h in held),
+              f"{sc}: scx windows ran SCHED_EXT with sched_ext enabled")
     for p, ps in s["policies"].items():
         rd = ps["run_delay_us"]
         check(rd["p50"] is not None and rd["p99"] is not None and rd["p50"] <= rd["p99"],
@@ -66,8 +86,12 @@ for sc in ("synthetic", "overcommit"):
 
 with open(os.path.join(out, "report.md")) as f:
     md = f.read()
-for title in ("EEVDF", "SCHED_FIFO", "VMF"):
+titles = {"eevdf": "EEVDF", "eevdf-slice": "EEVDF slice 0.1 ms, nice -20",
+          "fifo": "SCHED_FIFO", "deadline": "SCHED_DEADLINE",
+          "scx": "sched_ext (scx_simple)", "vmf": "VMF"}
+for title in (titles[p] for p in policies):
     check(md.count(f"| {title} |") >= 6, f"report.md: a row for {title} in every table")
+check("### VMF against the alternatives" in md, "report.md compares VMF with the alternatives")
 check("not hardware times" in md, "report.md says what TCG times mean")
 for png in ("synthetic-run_delay.png", "synthetic-lateness.png", "overcommit-run_delay.png"):
     path = os.path.join(out, png)
