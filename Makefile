@@ -3,7 +3,8 @@
 
 SHELL := /bin/bash
 export KSRC DEBUG VMF JOBS OUT FORCE BASE_VMLINUX BASE_BZIMAGE ROUNDS \
-	QUICK SCENARIOS REPS SECS CONFIG LOCALMODCONFIG LSMOD PKG HOST BENCH_OUT CONFIG_ONLY
+	QUICK SCENARIOS POLICIES REPS SECS CONFIG LOCALMODCONFIG LSMOD PKG HOST BENCH_OUT CONFIG_ONLY \
+	V RFC SKIP_BUILD BASE_COMMIT
 
 .PHONY: kernel host-kernel vm check bench bench-overhead checkpatch export bloat-check clean help
 
@@ -12,10 +13,10 @@ help:
 	@echo "make host-kernel packages for a KVM host from your config in out/host (CONFIG=, LOCALMODCONFIG=1, PKG=deb|rpm)"
 	@echo "make vm CMD=...  boot the kernel under QEMU/TCG, run CMD, return its status"
 	@echo "make check       build, then run every selftest inside the VM"
-	@echo "make bench       latency jitter: EEVDF, SCHED_FIFO and VMF vCPUs (QUICK=1, SCENARIOS=, HOST=1 on this host)"
+	@echo "make bench       latency jitter: VMF vCPUs against EEVDF, SCHED_FIFO, SCHED_DEADLINE and sched_ext (QUICK=1, SCENARIOS=, POLICIES=, HOST=1 on this host)"
 	@echo "make bench-overhead  hackbench and perf pipe, stock against VMF (BASE_BZIMAGE=)"
 	@echo "make checkpatch  scripts/checkpatch.pl --strict on every patch and new file"
-	@echo "make export      the series with a cover letter in out/export, checked with git am"
+	@echo "make export      each series as mails in out/export, b4-style, checked patch by patch (V=, RFC=1)"
 	@echo "make bloat-check no vmlinux change with CONFIG_SCHED_CLASS_VMF off (BASE_VMLINUX=)"
 	@echo "make clean       remove out/"
 

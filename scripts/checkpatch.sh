@@ -6,11 +6,19 @@
 # sends it (so files added through the manifest are checked in context,
 # MAINTAINERS included), and on every new source file with -f.
 # Zero errors and zero warnings, or it fails.
+#
+# checkpatch.sh --mails DIR: the same checks on the mails in DIR only
+# (make export's, as they are sent).
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
-SERIES_ONLY=1 "$VMF_ROOT/scripts/kernel.sh"
+mails=
+if [ "${1:-}" = --mails ]; then
+	mails=$(cd "$2" && pwd)
+else
+	SERIES_ONLY=1 "$VMF_ROOT/scripts/kernel.sh"
+fi
 
 # checkpatch runs scripts/spdxcheck.py with "python3" from PATH; it needs
 # Debian's python3-ply and python3-git, which another python3 may not see.
@@ -19,7 +27,12 @@ CP="$LINUX/scripts/checkpatch.pl --strict --quiet --no-summary --color=never --s
 dir=$OUT/checkpatch
 rm -rf "$dir"
 mkdir -p "$dir"
-git -C "$LINUX" format-patch -q -o "$dir" vmf-base..vmf
+if [ -n "$mails" ]; then
+	cp "$mails"/*.patch "$dir/"
+	rm -f "$dir"/*0000-cover-letter.patch
+else
+	git -C "$LINUX" format-patch -q -o "$dir" vmf-base..vmf
+fi
 
 n=0
 check() { # label checkpatch-args...
@@ -64,14 +77,14 @@ for p in "$dir"/*.patch; do
 	fi
 	check "$(basename "$p")" --ignore "$ignore" "$p"
 done
-while read -r f; do
+[ -n "$mails" ] || while read -r f; do
 	extra=()
 	# User-space tests use the C types of their libc, as kselftests do.
 	case $f in selftests/* | bench/*) extra=(--ignore PREFER_KERNEL_TYPES) ;; esac
 	check "$f" "${extra[@]}" --no-tree -f "$VMF_ROOT/$f"
 done < <(cd "$VMF_ROOT" && git ls-files --cached --others --exclude-standard \
 	'kernel/*.[ch]' 'include/*.h' 'arch/*.[ch]' 'guest/*.[ch]' 'selftests/*.[ch]' \
-	'bench/*.[ch]' 'Documentation/*.rst')
+	'bench/*.[ch]' 'tools/*.[ch]' 'Documentation/*.rst')
 
 errors=$(grep -c '^ERROR:' "$dir/all.log" || true)
 warnings=$(grep -c '^WARNING:' "$dir/all.log" || true)
