@@ -147,8 +147,10 @@ recipients() { # mail to|cc
 	to) sel=(--no-l) ;;
 	cc) sel=(--no-m --no-r) ;;
 	esac
+	# Not yourself: the series' own MAINTAINERS entries name you.
 	(cd "$wt" && perl scripts/get_maintainer.pl --no-git --no-git-fallback \
-		--no-rolestats --no-multiline --separator , "${sel[@]}" "$1" 2>/dev/null) || true
+		--no-rolestats --no-multiline --separator , "${sel[@]}" "$1" 2>/dev/null) |
+		tr ',' '\n' | grep -vF "<$email>" | paste -sd, - || true
 }
 
 # Adds To:/Cc: headers to a mail, after its Subject.
@@ -191,7 +193,8 @@ while read -r series based prefix; do
 
 	# Version: one more than the last one written, unless V= says.
 	hist=$EXPORT_HISTORY/$series
-	last=$(ls "$hist" 2>/dev/null | sed -n 's/^v\([0-9]*\)\.bundle$/\1/p' | sort -n | tail -n 1)
+	last=$({ ls "$hist" 2>/dev/null || true; } | sed -n 's/^v\([0-9]*\)\.bundle$/\1/p' |
+		sort -n | tail -n 1)
 	v=${VERSION:-$((${last:-0} + 1))}
 	pfx=$prefix
 	[ "${RFC:-0}" != 1 ] || [[ $pfx == RFC* ]] || pfx="RFC $pfx"
@@ -228,37 +231,31 @@ while read -r series based prefix; do
 		die "$series: checkpatch.pl --strict is not clean"
 
 	cover=$(ls "$dest.new/$series"/*0000-cover-letter.patch)
-	all_to= all_cc=
-	for m in "$dest.new/$series"/*.patch; do
-		[ "$m" != "$cover" ] || continue
-		to=$(recipients "$m" to) cc=$(recipients "$m" cc)
-		address "$m" "$to" "$cc"
-		all_to=$(merge_addrs "$all_to" "$to") all_cc=$(merge_addrs "$all_cc" "$cc")
-	done
 	extra_to= extra_cc=
 	if [ -f "$VMF_ROOT/patches/$series/recipients" ]; then
 		extra_to=$(sed -n 's/^To: *//p' "$VMF_ROOT/patches/$series/recipients" | paste -sd, -)
 		extra_cc=$(sed -n 's/^Cc: *//p' "$VMF_ROOT/patches/$series/recipients" | paste -sd, -)
 	fi
-	all_to=$(merge_addrs "$extra_to" "$all_to") all_cc=$(merge_addrs "$extra_cc" "$all_cc")
+	all_to=$extra_to all_cc=$extra_cc
 	for m in "$dest.new/$series"/*.patch; do
-		if [ "$m" = "$cover" ]; then
-			address "$m" "$all_to" "$all_cc"
-		elif [ -n "$extra_to$extra_cc" ]; then
-			address "$m" "$extra_to" "$extra_cc"
-		fi
+		[ "$m" != "$cover" ] || continue
+		to=$(merge_addrs "$extra_to" "$(recipients "$m" to)")
+		cc=$(merge_addrs "$extra_cc" "$(recipients "$m" cc)")
+		address "$m" "$to" "$cc"
+		all_to=$(merge_addrs "$all_to" "$to") all_cc=$(merge_addrs "$all_cc" "$cc")
 	done
+	address "$cover" "$all_to" "$all_cc"
 	python3 - "$cover" "$VMF_ROOT/patches/$series/cover-letter" "$based" "$base_id" \
 		"${BASE_COMMIT:-}" <<'PY'
-import re, sys
+import re, sys, textwrap
 path, letter, based, base_id, base_commit = sys.argv[1:]
 subject, _, body = open(letter).read().partition("\n")
 body = body.strip("\n") + "\n"
-if based == "base":
-    body += f"\nBased on {base_id}.\n"
-else:
-    body += (f"\nBased on {base_id}, with the {based} series applied first "
-             f"(the prerequisite-patch-id lines below).\n")
+based_on = f"Based on {base_id}"
+if based != "base":
+    based_on += (f", with the {based} series applied first (the "
+                 f"prerequisite-patch-id lines below)")
+body += "\n" + textwrap.fill(based_on + ".", 72, break_long_words=False) + "\n"
 s = open(path).read()
 s = s.replace("*** SUBJECT HERE ***", subject.strip()).replace("*** BLURB HERE ***", body)
 # format-patch's base-commit is the local commit of the base: give the
@@ -309,7 +306,11 @@ fi
 
 rm -rf "$dest"
 mv "$dest.new" "$dest"
-mkdir -p "$EXPORT_HISTORY"
-cp -r "$scratch/hist/." "$EXPORT_HISTORY/"
-[ "${SKIP_BUILD:-0}" != 1 ] || summary+=("NOT BUILT patch by patch (SKIP_BUILD=1): do not send")
+if [ "${SKIP_BUILD:-0}" = 1 ]; then
+	# Not a version: nothing that was not built is remembered as sent.
+	summary+=("NOT BUILT patch by patch (SKIP_BUILD=1): do not send; no version recorded")
+else
+	mkdir -p "$EXPORT_HISTORY"
+	cp -r "$scratch/hist/." "$EXPORT_HISTORY/"
+fi
 printf 'out/export: %s\n' "${summary[@]}"
