@@ -21,7 +21,5 @@ mkdir -p "$OUT/build-base"
 cp "$OUT/build-$FLAVOUR-novmf/.config" "$OUT/build-base/.config"
 # The base does not know the option; olddefconfig drops it.
 make -s -C "$wt" O="$OUT/build-base" olddefconfig >&2
-CCACHE_BASEDIR=$VMF_ROOT CCACHE_NOHASHDIR=1 make -s -C "$wt" O="$OUT/build-base" \
-	-j"$(($(nproc) + 1))" CC="ccache gcc" LOCALVERSION= \
-	KBUILD_BUILD_USER=vmf KBUILD_BUILD_HOST=vmf vmlinux bzImage >&2
+kbuild "$wt" "$OUT/build-base" -s -j"$(($(nproc) + 1))" vmlinux bzImage >&2
 echo "$OUT/build-base/vmlinux"

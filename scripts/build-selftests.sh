@@ -83,11 +83,9 @@ if grep -q '^CONFIG_SCHED_CLASS_VMF=y' "$KBUILD/.config"; then
 		cmp -s "$f" "$tp/${f##*/}" || cp "$f" "$tp/"
 	done
 	# Module.symvers of the kernel, which an external module links
-	# against, comes with its modules; the same make variables as
-	# kernel.sh's build, or kbuild would rebuild what changed command.
-	kmake=(make -s -C "$LINUX" O="$KBUILD" CC="ccache gcc" LOCALVERSION=
-		KBUILD_BUILD_USER=vmf KBUILD_BUILD_HOST=vmf)
-	"${kmake[@]}" -j"$JOBS" modules >/dev/null || die "building the kernel's modules failed"
-	"${kmake[@]}" M="$tp" modules >/dev/null || die "building tools/vmf_tp failed"
+	# against, comes with its modules.
+	kbuild "$LINUX" "$KBUILD" -s -j"$JOBS" modules >/dev/null ||
+		die "building the kernel's modules failed"
+	kbuild "$LINUX" "$KBUILD" -s M="$tp" modules >/dev/null || die "building tools/vmf_tp failed"
 fi
 log "selftests: $built rebuilt"

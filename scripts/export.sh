@@ -72,11 +72,10 @@ fi
 
 # The worktree and the build directories sit beside each other as
 # out/linux and out/build-* do, so that the compiler sees the same
-# relative paths and ccache (CCACHE_BASEDIR) finds what make kernel built.
+# relative paths and ccache (see kbuild) finds what make kernel built.
 xp=$OUT/export-check
 wt=$xp/linux
 scratch=$OUT/export-tmp
-export CCACHE_BASEDIR=$VMF_ROOT CCACHE_NOHASHDIR=1
 cleanup() {
 	$G worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
 	$G worktree prune
@@ -126,8 +125,7 @@ build_each() {
 				continue
 			fi
 			log "building $n/$total ($cfg): $subject"
-			if ! make -C "$wt" O="$dir" -j"$JOBS" CC="ccache gcc" LOCALVERSION= \
-				KBUILD_BUILD_USER=vmf KBUILD_BUILD_HOST=vmf bzImage >"$dir/build.log" 2>&1; then
+			if ! kbuild "$wt" "$dir" -j"$JOBS" bzImage >"$dir/build.log" 2>&1; then
 				grep -E 'error|Error' "$dir/build.log" | head -20 >&2
 				die "patch $n/$total does not build with the $cfg config: $subject (log: $dir/build.log)"
 			fi

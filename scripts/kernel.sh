@@ -255,11 +255,8 @@ configure() {
 
 build() {
 	command -v ccache >/dev/null || die "ccache missing (.ci/run installs it)"
-	# Share the cache between clones at different paths.
-	export CCACHE_BASEDIR=$VMF_ROOT CCACHE_NOHASHDIR=1
 	ccache -M 30G >/dev/null
-	make -C "$LINUX" O="$KBUILD" -j"$JOBS" CC="ccache gcc" LOCALVERSION= \
-		KBUILD_BUILD_USER=vmf KBUILD_BUILD_HOST=vmf bzImage
+	kbuild "$LINUX" "$KBUILD" -j"$JOBS" bzImage
 	make -s -C "$LINUX" O="$KBUILD" LOCALVERSION= kernelrelease >"$KBUILD/kernelrelease"
 	{
 		echo "base: $(cat "$OUT/base-version.txt")"

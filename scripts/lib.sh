@@ -44,3 +44,14 @@ timed() {
 	echo ">>> phase '$what' took $((end - start)) s (exit $rc)" >&2
 	return $rc
 }
+
+# make for our test kernels: kbuild SRC OBJ [make args...]. One compiler
+# command and build identity everywhere, so that kbuild never rebuilds an
+# object only because its command line differs, and ccache shares objects
+# between trees at different paths.
+kbuild() {
+	local src=$1 obj=$2
+	shift 2
+	CCACHE_BASEDIR=$VMF_ROOT CCACHE_NOHASHDIR=1 make -C "$src" O="$obj" CC="ccache gcc" \
+		LOCALVERSION= KBUILD_BUILD_USER=vmf KBUILD_BUILD_HOST=vmf "$@"
+}
