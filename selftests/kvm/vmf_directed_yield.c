@@ -39,7 +39,7 @@
  */
 #include <linux/kvm_para.h>
 
-#include "vmf_vcpu.h"
+#include "vmf_yield.h"
 
 #define NR_VCPUS		2
 #define YIELDER			0	/* vCPU 0 issues the hypercalls */

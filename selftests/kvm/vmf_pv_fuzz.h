@@ -478,23 +478,14 @@ static inline struct fuzz_shared *fuzz_setup(struct pv_vm *p, const struct fuzz_
 	return hfz;
 }
 
-static inline const char *fuzz_errs_str(uint64_t errs)
-{
-	switch (errs) {
-	case FUZZ_E_INVAL:
-		return "-KVM_EINVAL";
-	case FUZZ_E_FAULT:
-		return "-KVM_EFAULT";
-	case FUZZ_E_INVAL | FUZZ_E_FAULT:
-		return "-KVM_EINVAL or -KVM_EFAULT";
-	default:
-		return "a count";
-	}
-}
-
 /* Say which calls returned what the model did not allow; true if none. */
 static inline bool fuzz_check_mismatches(struct fuzz_shared *hfz)
 {
+	static const char * const expected[] = {
+		[FUZZ_E_INVAL] = "-KVM_EINVAL",
+		[FUZZ_E_FAULT] = "-KVM_EFAULT",
+		[FUZZ_E_INVAL | FUZZ_E_FAULT] = "-KVM_EINVAL or -KVM_EFAULT",
+	};
 	uint64_t n = hfz->nr_mismatches, i;
 	struct fuzz_mismatch *m = hfz->mismatches;
 	char count[24] = "";
@@ -502,9 +493,10 @@ static inline bool fuzz_check_mismatches(struct fuzz_shared *hfz)
 	for (i = 0; i < min_t(uint64_t, n, FUZZ_MAX_MISMATCHES); i++, m++) {
 		if (!m->errs)
 			snprintf(count, sizeof(count), " %lu", m->count);
-		ksft_print_msg("call %lu: a0 %#lx a1 %#lx a2 %#lx a3 %#lx returned %ld, expected %s%s\n",
+		ksft_print_msg(
+			       "call %lu: a0 %#lx a1 %#lx a2 %#lx a3 %#lx returned %ld, expected %s%s\n",
 			       m->iteration, m->a[0], m->a[1], m->a[2], m->a[3], (int64_t)m->ret,
-			       fuzz_errs_str(m->errs), m->errs ? "" : count);
+			       m->errs ? expected[m->errs] : "a count", m->errs ? "" : count);
 	}
 	if (n > FUZZ_MAX_MISMATCHES)
 		ksft_print_msg("... %lu calls in all returned what the model did not allow\n", n);
@@ -552,7 +544,8 @@ static inline void fuzz_host_run(struct pv_vm *p, struct fuzz_shared *hfz,
 		if (ops->after)
 			ops->after(p, uc.args[2], uc.args[3]);
 	}
-	ksft_print_msg("%lu calls in %lu windows, %llu ms: %lu valid (%lu sparse), %lu -KVM_EINVAL, %lu -KVM_EFAULT\n",
+	ksft_print_msg(
+		       "%lu calls in %lu windows, %llu ms: %lu valid (%lu sparse), %lu -KVM_EINVAL, %lu -KVM_EFAULT\n",
 		       hfz->iterations, windows, (vmf_now_ns() - start_ns) / VMF_NSEC_PER_MSEC,
 		       hfz->nr_valid, hfz->nr_valid_sparse, hfz->nr_einval, hfz->nr_efault);
 	ok = fuzz_check_mismatches(hfz);
@@ -562,7 +555,8 @@ static inline void fuzz_host_run(struct pv_vm *p, struct fuzz_shared *hfz,
 			       hfz->hypercalls);
 		ok = false;
 	}
-	ksft_test_result(ok, "%lu random calls returned what the ABI allows; the sender made %lu hypercalls, as its stat says\n",
+	ksft_test_result(ok,
+			 "%lu random calls returned what the ABI allows; the sender made %lu hypercalls, as its stat says\n",
 			 hfz->iterations, hfz->hypercalls);
 	WRITE_ONCE(p->hs->stop, 1);
 	TEST_ASSERT(pv_run_sender(p, &uc) == -1, "the sender did not finish");

@@ -40,6 +40,8 @@
  * SCHED_OTHER a successful yield_to() need not run its target, so that
  * check is skipped there.
  */
+#include <linux/sched.h>
+
 #include "vmf_pv_ipi.h"
 
 #define NR_VCPUS		7
@@ -274,7 +276,8 @@ static uint64_t run_windows(int64_t stage, const char *what, uint64_t calls,
 		d = pv_sender_stats(&vm);
 		ok &= pv_check_calls(what, &uc, calls);
 		ok &= check_hypercalls(what, &d, calls);
-		ksft_print_msg("%s: window %d: %lu hypercalls, %lu exits: %lu unexplained; io %lu, irq %lu, npf %lu, hlt %lu, windows %lu\n",
+		ksft_print_msg(
+			       "%s: window %d: %lu hypercalls, %lu exits: %lu unexplained; io %lu, irq %lu, npf %lu, hlt %lu, windows %lu\n",
 			       what, w, d.v[PV_HYPERCALLS], d.v[PV_EXITS],
 			       pv_exits_unexplained(&d), d.v[PV_IO_EXITS], d.v[PV_IRQ_EXITS],
 			       d.v[PV_PF_TAKEN], d.v[PV_HALT_EXITS],
@@ -326,7 +329,8 @@ static void test_ipis(void)
 
 	windows = pv_send_upstream(receiver_ids, NR_RECEIVERS, 0, NULL);
 	exits_up = run_windows(STAGE_UPSTREAM, "KVM_HC_SEND_IPI", N * windows, expect_upstream);
-	ksft_print_msg("an IPI to APIC IDs 127, 128, 255, 256, 1023, 4095: KVM_HC_SEND_IPI_V2 %d hypercall, %lu exits per %d IPIs; KVM_HC_SEND_IPI %lu hypercalls, %lu exits per %d IPIs\n",
+	ksft_print_msg(
+		       "an IPI to APIC IDs 127, 128, 255, 256, 1023, 4095: KVM_HC_SEND_IPI_V2 %d hypercall, %lu exits per %d IPIs; KVM_HC_SEND_IPI %lu hypercalls, %lu exits per %d IPIs\n",
 		       1, exits_v2, N, windows, exits_up, N);
 
 	run_windows(STAGE_INLINE, "inline", NR_INLINE, expect_inline);
@@ -352,7 +356,8 @@ static void test_ipis(void)
 	for (i = 0; i < YIELD_HALTED_CALLS; i++)
 		expect_receivers(VEC_YIELD_HALTED + i);
 	ok &= pv_wait_rcvd(&vm, "YIELD, halted targets");
-	ksft_print_msg("YIELD, halted targets: %d calls, directed_yield_attempted +%lu, successful +%lu\n",
+	ksft_print_msg(
+		       "YIELD, halted targets: %d calls, directed_yield_attempted +%lu, successful +%lu\n",
 		       YIELD_HALTED_CALLS, d.v[PV_YIELD_ATTEMPTED], d.v[PV_YIELD_SUCCESSFUL]);
 	/*
 	 * A halted target is no candidate: the IPI wakes it. The stats count
@@ -375,11 +380,39 @@ static void test_ipis(void)
 	pv_vm_free(&vm);
 }
 
+/*
+ * The last YIELD check needs a scheduler under which a successful
+ * yield_to() runs its target: SCHED_VMF's vm class, when the kernel has
+ * it (its uapi header then defines the policy).
+ */
+#ifdef SCHED_VMF
+static int set_vm_class(pid_t tid, bool vm)
+{
+	struct sched_param sp = { .sched_priority = vm ? SCHED_VMF_VM : 0 };
+
+	return sched_setscheduler(tid, vm ? SCHED_VMF : SCHED_OTHER, &sp) ? -errno : 0;
+}
+
+static int vm_class_probe(void *arg)
+{
+	return -set_vm_class(0, true);
+}
+
 static bool have_vmf(void)
 {
-	return !geteuid() && !access(VMF_SYSCTL_DIR "sched_vmf_slice_us", F_OK) &&
-	       !vmf_run_child(vmf_probe_child, NULL);
+	return !geteuid() && !vmf_run_child(vm_class_probe, NULL);
 }
+#else
+static int set_vm_class(pid_t tid, bool vm)
+{
+	return -EOPNOTSUPP;
+}
+
+static bool have_vmf(void)
+{
+	return false;
+}
+#endif
 
 struct yield_phase {
 	struct pv_stats d;
@@ -397,7 +430,8 @@ static void yield_phase(struct pv_vm *p, uint64_t flags, struct yield_phase *ph)
 	ph->d = pv_sender_stats(p);
 	ph->ran = *(uint64_t *)addr_gva2hva(p->vm, (vm_vaddr_t)&yield_ran);
 	ph->ok = pv_check_calls(flags ? "YIELD" : "control", &uc, YIELD_CALLS);
-	ksft_print_msg("%s: %d calls, directed_yield_attempted +%lu, successful +%lu, vCPU 1 ran across %lu calls\n",
+	ksft_print_msg(
+		       "%s: %d calls, directed_yield_attempted +%lu, successful +%lu, vCPU 1 ran across %lu calls\n",
 		       flags ? "YIELD  " : "control", YIELD_CALLS, ph->d.v[PV_YIELD_ATTEMPTED],
 		       ph->d.v[PV_YIELD_SUCCESSFUL], ph->ran);
 }
@@ -422,9 +456,9 @@ static void test_yield(bool vmf)
 		vmf_sleep_ns(VMF_NSEC_PER_MSEC);
 	}
 	if (vmf) {
-		ret = vmf_set(y.thread[1].tid, SCHED_VMF, VMF_CLASS_VM, 0, 0);
+		ret = set_vm_class(y.thread[1].tid, true);
 		if (!ret)
-			ret = vmf_set(0, SCHED_VMF, VMF_CLASS_VM, 0, 0);
+			ret = set_vm_class(0, true);
 		TEST_ASSERT(!ret, "SCHED_VMF vm for the vCPU threads: %s", strerror(-ret));
 	}
 	pv_sender_to(&y, &uc, STAGE_READY);
@@ -437,7 +471,7 @@ static void test_yield(bool vmf)
 	TEST_ASSERT(pv_run_sender(&y, &uc) == -1, "the sender did not finish");
 	pthread_join(y.thread[1].thread, NULL);
 	if (vmf)
-		vmf_set(0, SCHED_OTHER, 0, 0, 0);
+		set_vm_class(0, false);
 	vmf_pin(0, -1);
 	pv_vm_free(&y);
 

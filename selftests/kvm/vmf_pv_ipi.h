@@ -552,7 +552,8 @@ static inline struct pv_stats pv_sender_stats(struct pv_vm *p)
 static inline bool pv_check_calls(const char *what, struct ucall *uc, uint64_t calls)
 {
 	if (uc->args[3]) {
-		ksft_print_msg("%s: %lu of %lu calls returned something else, the first (call %lu) %ld\n",
+		ksft_print_msg(
+			       "%s: %lu of %lu calls returned something else, the first (call %lu) %ld\n",
 			       what, uc->args[3], uc->args[2], uc->args[5], (int64_t)uc->args[4]);
 		return false;
 	}
@@ -590,7 +591,8 @@ static inline bool pv_wait_rcvd(struct pv_vm *p, const char *what)
 			if (got == p->expect[i][v])
 				continue;
 			if (bad++ < 16)
-				ksft_print_msg("%s: APIC ID %lu took %s %d %lu times, expected %lu%s\n",
+				ksft_print_msg(
+					       "%s: APIC ID %lu took %s %d %lu times, expected %lu%s\n",
 					       what, p->hs->apic_id[i],
 					       v == NMI_VECTOR ? "NMI, vector" : "vector", v, got,
 					       p->expect[i][v], missing ? " (waited 20 s)" : "");

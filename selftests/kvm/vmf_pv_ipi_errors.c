@@ -236,7 +236,8 @@ static void run_calls(struct pv_vm *p)
 		if (d.v[PV_HYPERCALLS] != 1 || pv_exits_unexplained(&d) != 1 ||
 		    d.v[PV_YIELD_ATTEMPTED] || d.v[PV_YIELD_SUCCESSFUL] ||
 		    d.v[PV_IRQ_INJECTIONS] || d.v[PV_NMI_INJECTIONS]) {
-			ksft_print_msg("%s: sender stats moved by: hypercalls %lu, unexplained exits %lu, yields attempted %lu, successful %lu, injections %lu + %lu NMI\n",
+			ksft_print_msg(
+				       "%s: sender stats moved by: hypercalls %lu, unexplained exits %lu, yields attempted %lu, successful %lu, injections %lu + %lu NMI\n",
 				       c->name, d.v[PV_HYPERCALLS], pv_exits_unexplained(&d),
 				       d.v[PV_YIELD_ATTEMPTED], d.v[PV_YIELD_SUCCESSFUL],
 				       d.v[PV_IRQ_INJECTIONS], d.v[PV_NMI_INJECTIONS]);

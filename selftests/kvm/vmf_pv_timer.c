@@ -196,7 +196,8 @@ static void pvt_iteration(struct kvm_pv_timer *t, enum pvt_stage stage)
 
 	/* Raced: the effective deadline may still be due after an older one. */
 	if (raced && pvt_irq_time() < eff)
-		__GUEST_ASSERT(pvt_wait(pvt_irq_count(), eff + PVT_TIMEOUT_US * pvt_cycles_per_us, halt),
+		__GUEST_ASSERT(pvt_wait(pvt_irq_count(),
+					eff + PVT_TIMEOUT_US * pvt_cycles_per_us, halt),
 			       "%s, raced iteration %lu: nothing at or after %lu (lost)",
 			       pvt_stage_names[stage], pvt.iter, eff);
 	if (pvt_irq_time() - eff > pvt.max_late)
@@ -320,7 +321,8 @@ static void pvt_tick(struct kvm_pv_timer *t)
 		}
 		if (kind == PVT_TICK_EARLIER) {
 			pvt.earlier++;
-			__GUEST_ASSERT(exited, "tick, iteration %lu: a re-arm earlier than the period did not exit",
+			__GUEST_ASSERT(exited,
+				       "tick, iteration %lu: a re-arm earlier than the period did not exit",
 				       pvt.iter);
 		} else if (exited && !raced && !seen) {
 			/* The host armed nothing: counted, bounded below. */
@@ -458,7 +460,8 @@ static struct pvt_result *pvt_live;	/* the guest's pvt, read on alarm */
 
 static void pvt_alarm(int sig)
 {
-	TEST_FAIL("no sync for %u s in stage %s, iteration %lu: the vCPU is stuck (a lost deadline while halted?)",
+	TEST_FAIL(
+		  "no sync for %u s in stage %s, iteration %lu: the vCPU is stuck (a lost deadline while halted?)",
 		  PVT_ALARM_S,
 		  pvt_live->stage < PVT_NR_STAGES ? pvt_stage_names[pvt_live->stage] : "?",
 		  pvt_live->iter);
@@ -475,7 +478,8 @@ static void pvt_check_stage(struct kvm_vcpu *vcpu, enum pvt_stage stage,
 {
 	sync_global_from_guest(pvt_vm, pvt);
 
-	ksft_print_msg("%-12s %5lu iterations %7lu programs %7lu exits (host: %7lu) %4lu raced (margin %lu us), late by <= %lu us, %lu halts, %lu wake-ups\n",
+	ksft_print_msg(
+		       "%-12s %5lu iterations %7lu programs %7lu exits (host: %7lu) %4lu raced (margin %lu us), late by <= %lu us, %lu halts, %lu wake-ups\n",
 		       pvt_stage_names[stage], pvt_niter, pvt.programs, pvt.exits, writes,
 		       pvt.raced, pvt.margin_us, pvt.max_late / pvt_cycles_per_us,
 		       pvt.halts, wakeups);
@@ -501,8 +505,10 @@ static void pvt_check_stage(struct kvm_vcpu *vcpu, enum pvt_stage stage,
 			    "earlier: %lu exits for %lu programs", pvt.exits, pvt.programs);
 		break;
 	case PVT_TICK:
-		ksft_print_msg("tick: period %lu us at the end, %lu chains, %lu earlier, %lu unarmed; next-tick arms %lu, delivered from them %lu\n",
-			       pvt.period_us, pvt.starts, pvt.earlier, pvt.unarmed, read_vcpu_stat(vcpu, "pv_timer_next_arms"),
+		ksft_print_msg(
+			       "tick: period %lu us at the end, %lu chains, %lu earlier, %lu unarmed; next-tick arms %lu, delivered from them %lu\n",
+			       pvt.period_us, pvt.starts, pvt.earlier, pvt.unarmed,
+			       read_vcpu_stat(vcpu, "pv_timer_next_arms"),
 			       read_vcpu_stat(vcpu, "pv_timer_next_hits"));
 		/* The guest checked each re-arm; the host must agree on the total. */
 		TEST_ASSERT(pvt.exits <= pvt.starts + pvt.earlier + pvt.raced + pvt.unarmed,

@@ -427,7 +427,8 @@ static void te_add_rows(struct kvm_vm *vm)
 		const char *who = host ? "KVM_SET_MSRS" : "WRMSR";
 
 		for (b = 1; b <= 5; b++)
-			te_add(r | BIT_ULL(b), host, "%s, bit %d (reserved; GPA %d bytes off 64-byte alignment)",
+			te_add(r | BIT_ULL(b), host,
+			       "%s, bit %d (reserved; GPA %d bytes off 64-byte alignment)",
 			       who, b, 1 << b);
 		for (b = 1; b <= 5; b++)
 			te_add(BIT_ULL(b), host, "%s, bit %d (reserved), enable bit clear", who, b);
@@ -435,7 +436,9 @@ static void te_add_rows(struct kvm_vm *vm)
 		te_add(~0ULL, host, "%s, all ones", who);
 		te_add(wide | KVM_MSR_ENABLED, host,
 		       "%s, GPA 1 << %u, the first bit beyond MAXPHYADDR", who, te_maxphy);
-		te_add(wide | r, host, "%s, the area's GPA with bit %u (beyond MAXPHYADDR) set", who,
+		te_add(wide | r, host,
+		       "%s, the area's GPA with bit %u (beyond MAXPHYADDR) set",
+		       who,
 		       te_maxphy);
 		te_add(BIT_ULL(63) | r, host, "%s, the area's GPA with bit 63 set", who);
 		te_add(wide, host, "%s, GPA 1 << %u (beyond MAXPHYADDR), enable bit clear", who,
@@ -477,7 +480,8 @@ static void te_check_row(struct kvm_vcpu *vcpu, int i, uint64_t writes, uint64_t
 	} while (0)
 
 	if (te_rows[i].host)
-		TE_CHECK(te_names[i].host_ret == (i == te_flip), "KVM_SET_MSRS set %ld MSRs, not %d",
+		TE_CHECK(te_names[i].host_ret == (i == te_flip),
+			 "KVM_SET_MSRS set %ld MSRs, not %d",
 			 te_names[i].host_ret, i == te_flip);
 	else
 		TE_CHECK(r->wr_vec == expect_vec, "WRMSR took vector %lu, not %d", r->wr_vec,
@@ -537,17 +541,20 @@ static bool te_handle(struct kvm_vcpu *vcpu, uint64_t stage, uint64_t i)
 			     read_vcpu_stat(vcpu, "pv_timer_rearms") - rearms0);
 		break;
 	case TE_SEQ_HANDOVER:
-		ksft_test_result_pass("disabling with a deadline set without an exit: the MSR reads it, it fires once, not early\n");
+		ksft_test_result_pass(
+				      "disabling with a deadline set without an exit: the MSR reads it, it fires once, not early\n");
 		break;
 	case TE_SEQ_ELSEWHERE:
-		ksft_test_result_pass("enabling B, the last 64 bytes of a memslot, with a deadline armed: B holds it, a push in B fires, A untouched\n");
+		ksft_test_result_pass(
+				      "enabling B, the last 64 bytes of a memslot, with a deadline armed: B holds it, a push in B fires, A untouched\n");
 		break;
 	case TE_SEQ_PARAM_OFF:
 		te_param_set(false);
 		break;
 	case TE_SEQ_PARAM:
 		te_param_set(true);
-		ksft_test_result_pass("kvm.pv_timer=N: A keeps working, enabling gets #GP, disabling hands over; Y again works\n");
+		ksft_test_result_pass(
+				      "kvm.pv_timer=N: A keeps working, enabling gets #GP, disabling hands over; Y again works\n");
 		break;
 	case TE_SEQ_HOST_B:
 		ret = _vcpu_set_msr(vcpu, MSR_KVM_PV_TIMER, TE_B_GPA | KVM_MSR_ENABLED);
@@ -562,7 +569,8 @@ static bool te_handle(struct kvm_vcpu *vcpu, uint64_t stage, uint64_t i)
 		TEST_ASSERT(v == (TE_NOSLOT_GPA | KVM_MSR_ENABLED), "read back %#lx", v);
 		break;
 	case TE_SEQ_HOST:
-		ksft_test_result_pass("KVM_SET_MSRS: an area is used from the next entry, not before; one outside RAM is accepted and the MSR alone works\n");
+		ksft_test_result_pass(
+				      "KVM_SET_MSRS: an area is used from the next entry, not before; one outside RAM is accepted and the MSR alone works\n");
 		v = vcpu_get_msr(vcpu, MSR_KVM_PV_TIMER);
 		TEST_ASSERT(v == a, "the guest re-registered A, the MSR reads %#lx", v);
 		break;
@@ -626,7 +634,8 @@ static void te_main(void)
 		}
 		break;
 	}
-	ksft_print_msg("stats: tsc_deadline_msr_writes %lu, pv_timer_rearms %lu, syncs %lu, deferred %lu\n",
+	ksft_print_msg(
+		       "stats: tsc_deadline_msr_writes %lu, pv_timer_rearms %lu, syncs %lu, deferred %lu\n",
 		       read_vcpu_stat(vcpu, "tsc_deadline_msr_writes"),
 		       read_vcpu_stat(vcpu, "pv_timer_rearms"),
 		       read_vcpu_stat(vcpu, "pv_timer_syncs"),
@@ -718,13 +727,15 @@ static void te_shared(void)
 	for (i = 0; i < TE_NR_VCPUS; i++) {
 		pvt_vcpu_setup(vcpus[i]);
 		vm_install_exception_handler(vm, PVT_VECTOR, te_shared_handler);
-		vcpu_args_set(vcpus[i], 3, gva, addr_gva2gpa(vm, gva), 0x9e3779b97f4a7c15ULL * (i + 1));
+		vcpu_args_set(vcpus[i], 3, gva, addr_gva2gpa(vm, gva),
+			      0x9e3779b97f4a7c15ULL * (i + 1));
 	}
 	for (i = 0; i < TE_NR_VCPUS; i++)
 		vcpu_thread_start(&threads[i], vcpus[i], -1);
 	for (i = 0; i < TE_NR_VCPUS; i++)
 		pthread_join(threads[i].thread, NULL);
-	ksft_test_result_pass("%d vCPUs sharing one area, %d programs each: each one's last deadline fires once; rearms %lu, syncs %lu, deferred %lu on vCPU 0\n",
+	ksft_test_result_pass(
+			      "%d vCPUs sharing one area, %d programs each: each one's last deadline fires once; rearms %lu, syncs %lu, deferred %lu on vCPU 0\n",
 			      TE_NR_VCPUS, TE_SHARED_ITERS,
 			      read_vcpu_stat(vcpus[0], "pv_timer_rearms"),
 			      read_vcpu_stat(vcpus[0], "pv_timer_syncs"),

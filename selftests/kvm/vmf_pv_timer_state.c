@@ -42,9 +42,10 @@
  * or (msrs-lapic-ram) the area's RAM out of the restore, to see the test
  * catch what that loses. Without MSR_KVM_PV_TIMER every line fails (the
  * MSR reads 0), and the orders that restore the MSRs before the LAPIC lose
- * the deadline, as upstream does when TSC_DEADLINE comes before the LVTT. Without TSC_DEADLINE nothing is
- * lost, by design: the area's RAM holds the deadline; without both it and
- * the RAM, msrs-lapic-ram loses it.
+ * the deadline, as upstream does when TSC_DEADLINE comes before the
+ * LVTT. Without TSC_DEADLINE nothing is lost, by design: the area's RAM
+ * holds the deadline; without both it and the RAM, msrs-lapic-ram loses
+ * it.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -260,7 +261,8 @@ static struct kvm_vcpu *st_save_restore(struct kvm_vm *vm, struct kvm_vcpu *vcpu
 	}
 	r->saved_ok = r->saved_deadline == expect && pv == (area_gpa | KVM_MSR_ENABLED);
 	if (!r->saved_ok)
-		ksft_print_msg("%s/%s: saved TSC_DEADLINE %#lx, effective %#lx (d1 %#lx); MSR_KVM_PV_TIMER %#lx\n",
+		ksft_print_msg(
+			       "%s/%s: saved TSC_DEADLINE %#lx, effective %#lx (d1 %#lx); MSR_KVM_PV_TIMER %#lx\n",
 			       st_case_names[r->c], st_order_names[r->o], r->saved_deadline,
 			       expect, r->d1, pv);
 
@@ -297,7 +299,8 @@ static void st_check(struct st_run *r, struct ucall *uc, uint64_t area_gpa)
 
 	if (r->c == ST_FIRED) {
 		if (fired) {
-			ksft_print_msg("%s/%s: an interrupt at %lu after the restore, for %lu delivered before the save\n",
+			ksft_print_msg(
+				       "%s/%s: an interrupt at %lu after the restore, for %lu delivered before the save\n",
 				       c, o, tsc, r->d1);
 			ok = false;
 		}
@@ -305,7 +308,8 @@ static void st_check(struct st_run *r, struct ucall *uc, uint64_t area_gpa)
 		ksft_print_msg("%s/%s: no interrupt for deadline %lu (lost)\n", c, o, r->d);
 		ok = false;
 	} else if (tsc < r->d) {
-		ksft_print_msg("%s/%s: interrupt at %lu, %lu cycles before deadline %lu (early; d1 %lu)\n",
+		ksft_print_msg(
+			       "%s/%s: interrupt at %lu, %lu cycles before deadline %lu (early; d1 %lu)\n",
 			       c, o, tsc, r->d - tsc, r->d, r->d1);
 		ok = false;
 	}
@@ -317,7 +321,8 @@ static void st_check(struct st_run *r, struct ucall *uc, uint64_t area_gpa)
 		ksft_print_msg("%s/%s: MSR_KVM_PV_TIMER reads %#lx in the new VM\n", c, o, pv);
 		ok = false;
 	}
-	ksft_test_result(ok, "%s, restored %s: saved TSC_DEADLINE %s, %s (armed %s after the first entry, %lu %s%s)\n",
+	ksft_test_result(ok,
+			 "%s, restored %s: saved TSC_DEADLINE %s, %s (armed %s after the first entry, %lu %s%s)\n",
 			 c, o, r->saved_ok ? "= effective" : "WRONG",
 			 r->c == ST_FIRED ? "nothing fires again" : "fires once, not early",
 			 !armed ? "0" : armed == r->d ? "= deadline" : "other", r->tries + 1,
@@ -352,7 +357,9 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(sys_clocksource_is_based_on_tsc());
 	ksft_set_plan(1 + nr_runs);
 	if (st_break_pv || st_break_deadline || st_break_ram)
-		ksft_print_msg("breaking the restore:%s%s%s\n", st_break_pv ? " no MSR_KVM_PV_TIMER" : "",
+		ksft_print_msg(
+			       "breaking the restore:%s%s%s\n",
+			       st_break_pv ? " no MSR_KVM_PV_TIMER" : "",
 			       st_break_deadline ? " no TSC_DEADLINE" : "",
 			       st_break_ram ? " no area RAM" : "");
 
@@ -388,7 +395,8 @@ int main(int argc, char *argv[])
 			if (uc.args[2] != run) {
 				run = uc.args[2];
 				st_alarm_run = run;
-				r = (struct st_run){ .c = run % ST_NR_CASES, .o = run / ST_NR_CASES };
+				r = (struct st_run){ .c = run % ST_NR_CASES,
+						     .o = run / ST_NR_CASES };
 			}
 			vcpu = st_save_restore(vm, vcpu, &r, &uc, area_gpa, area);
 		} else {
@@ -397,7 +405,8 @@ int main(int argc, char *argv[])
 	}
 done:
 	ksft_print_msg("last VM: pv_timer_syncs %lu, rearms %lu, deferred %lu\n",
-		       read_vcpu_stat(vcpu, "pv_timer_syncs"), read_vcpu_stat(vcpu, "pv_timer_rearms"),
+		       read_vcpu_stat(vcpu, "pv_timer_syncs"),
+		       read_vcpu_stat(vcpu, "pv_timer_rearms"),
 		       read_vcpu_stat(vcpu, "pv_timer_deferred"));
 	kvm_vm_free(vm);
 	ksft_finished();

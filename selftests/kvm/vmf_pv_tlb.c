@@ -367,7 +367,8 @@ static void run_stage(int st)
 		n = READ_ONCE(tdh->stale[w]) - stale0[w];
 		stale += n;
 		if (n && !s->control) {
-			ksft_print_msg("%s: the worker at APIC ID %u read %lu stale values, the first %#lx in slot %lu under token %#lx\n",
+			ksft_print_msg(
+				       "%s: the worker at APIC ID %u read %lu stale values, the first %#lx in slot %lu under token %#lx\n",
 				       name, apic_ids[w], n, tdh->first_stale[w][2],
 				       tdh->first_stale[w][1], tdh->first_stale[w][0]);
 			ok = false;
@@ -375,13 +376,15 @@ static void run_stage(int st)
 		if (s->control)
 			continue;
 		if ((s->targets & BIT_ULL(w)) && after[w] - before[w] < NTRY) {
-			ksft_print_msg("%s: the worker at APIC ID %u flushed %lu times, expected at least %d\n",
+			ksft_print_msg(
+				       "%s: the worker at APIC ID %u flushed %lu times, expected at least %d\n",
 				       name, apic_ids[w], after[w] - before[w], NTRY);
 			ok = false;
 		}
 		/* Shadow paging flushes every vCPU when page tables change. */
 		if (tdp && !(s->targets & BIT_ULL(w)) && after[w] - before[w] >= NTRY / 2) {
-			ksft_print_msg("%s: the worker at APIC ID %u is not in the set but flushed %lu times\n",
+			ksft_print_msg(
+				       "%s: the worker at APIC ID %u is not in the set but flushed %lu times\n",
 				       name, apic_ids[w], after[w] - before[w]);
 			ok = false;
 		}
@@ -393,7 +396,8 @@ static void run_stage(int st)
 	}
 
 	if (!s->control) {
-		ksft_test_result(ok, "%s: %d flushes returned their count; no stale read; each target drained each\n",
+		ksft_test_result(ok,
+				 "%s: %d flushes returned their count; no stale read; each target drained each\n",
 				 name, NTRY);
 	} else if (!ok) {
 		ksft_test_result_fail("%s\n", name);
@@ -401,7 +405,8 @@ static void run_stage(int st)
 		ksft_test_result_pass("%s: %lu stale reads: the stale-read checks can fail\n",
 				      name, stale);
 	} else {
-		ksft_test_result_skip("%s: no stale read without a flush: this platform flushes on its own, and the stale-read checks cannot fail here\n",
+		ksft_test_result_skip(
+				      "%s: no stale read without a flush: this platform flushes on its own, and the stale-read checks cannot fail here\n",
 				      name);
 	}
 }
@@ -424,14 +429,16 @@ static void run_windows(void)
 				       w, d.v[PV_HYPERCALLS], N);
 			ok = false;
 		}
-		ksft_print_msg("window %d: %lu hypercalls, %lu exits: %lu unexplained; io %lu, irq %lu, npf %lu, hlt %lu\n",
+		ksft_print_msg(
+			       "window %d: %lu hypercalls, %lu exits: %lu unexplained; io %lu, irq %lu, npf %lu, hlt %lu\n",
 			       w, d.v[PV_HYPERCALLS], d.v[PV_EXITS], pv_exits_unexplained(&d),
 			       d.v[PV_IO_EXITS], d.v[PV_IRQ_EXITS], d.v[PV_PF_TAKEN],
 			       d.v[PV_HALT_EXITS]);
 		least = min(least, pv_exits_unexplained(&d));
 		WRITE_ONCE(tdh->again, w + 1 < WINDOWS);
 	}
-	ksft_test_result(ok, "sender: %d flushes of 5 spinning workers per window, each returned 5\n",
+	ksft_test_result(ok,
+			 "sender: %d flushes of 5 spinning workers per window, each returned 5\n",
 			 N);
 	ksft_test_result(ok && least == N,
 			 "sender: %d flushes, %lu exits no other stat explains (quietest of %d windows)\n",
@@ -460,7 +467,8 @@ static void run_overflow(void)
 			    READ_ONCE(pvth->wakes[w]) == wakes[w] &&
 			    (!tdp || queued[w] == before[w]))
 				continue;
-			ksft_print_msg("overflow %d: with the flushes queued, the worker at APIC ID %u %s (tlb_flush +%lu)\n",
+			ksft_print_msg(
+				       "overflow %d: with the flushes queued, the worker at APIC ID %u %s (tlb_flush +%lu)\n",
 				       i, apic_ids[w], READ_ONCE(pvth->wakes[w]) != wakes[w] ?
 				       "woke" : "ran or flushed", queued[w] - before[w]);
 			quiet = false;
@@ -474,7 +482,8 @@ static void run_overflow(void)
 		expect = pv_tlb_pair_expect(&pvth->t, 0, pvth->t.swapped);
 		for (w = 1; w < NR_VCPUS; w++) {
 			if (READ_ONCE(pvth->seen[w]) != expect) {
-				ksft_print_msg("overflow %d: woken, the worker at APIC ID %u read %#lx in T0, expected %#lx\n",
+				ksft_print_msg(
+					       "overflow %d: woken, the worker at APIC ID %u read %#lx in T0, expected %#lx\n",
 					       i, apic_ids[w], READ_ONCE(pvth->seen[w]), expect);
 				fresh = false;
 			}
@@ -484,11 +493,13 @@ static void run_overflow(void)
 		}
 	}
 
-	ksft_test_result(ok && quiet, "overflow: %d flushes queued on 5 halted workers: none woke%s\n",
+	ksft_test_result(ok && quiet,
+			 "overflow: %d flushes queued on 5 halted workers: none woke%s\n",
 			 OVF_CALLS + 1, tdp ? " or flushed" : "");
 	ksft_test_result(fresh, "overflow: once woken, every worker read T0's new page\n");
 	if (!tdp) {
-		ksft_test_result_skip("overflow: tlb_flush counts: shadow paging flushes on its own\n");
+		ksft_test_result_skip(
+				      "overflow: tlb_flush counts: shadow paging flushes on its own\n");
 		return;
 	}
 	ksft_test_result(least == 1,

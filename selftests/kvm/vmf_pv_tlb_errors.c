@@ -142,7 +142,8 @@ static void add_a0_errors(uint64_t t0)
 	BAD(0x0000800000000000ULL, "first page 1 << 47, not canonical: -KVM_EINVAL");
 	BAD(0xffff7ffffffff000ULL, "first page just below the upper half: -KVM_EINVAL");
 	BAD(0x00fffffffffff000ULL, "first page canonical with 5 levels, not 4: -KVM_EINVAL");
-	BAD(0xff00000000000000ULL, "first page canonical with 5 levels, not 4 (upper): -KVM_EINVAL");
+	BAD(0xff00000000000000ULL,
+	    "first page canonical with 5 levels, not 4 (upper): -KVM_EINVAL");
 	BAD(0x8000000000000000ULL, "first page 1 << 63: -KVM_EINVAL");
 
 	for (i = 0; i < ARRAY_SIZE(shifts); i++) {
@@ -150,7 +151,8 @@ static void add_a0_errors(uint64_t t0)
 		/* The last page of the lower half, at this stride... */
 		top = (1ULL << 47) - (1ULL << s);
 		GOOD(NAMES, PV_TLB_A0(top, 1, s),
-		     "valid: the last %s page of the lower half", s == 12 ? "4K" : s == 21 ? "2M" : "1G");
+		     "valid: the last %s page of the lower half",
+		     s == 12 ? "4K" : s == 21 ? "2M" : "1G");
 		/* ...and one page more. */
 		BAD(PV_TLB_A0(top, 2, s),
 		    "%s stride, 2 pages, the second past the lower half: -KVM_EINVAL",
@@ -265,7 +267,8 @@ static bool run_call(struct pv_vm *p, struct pv_tlb_shared *hs, const struct err
 		ok = false;
 	}
 	if (d.v[PV_HYPERCALLS] != 2 || (tdp && pv_exits_unexplained(&d) != 2)) {
-		ksft_print_msg("%s: the sender's hypercalls stat moved by %lu, its unexplained exits by %lu; expected 2 (the call and the fence)\n",
+		ksft_print_msg(
+			       "%s: the sender's hypercalls stat moved by %lu, its unexplained exits by %lu; expected 2 (the call and the fence)\n",
 			       c->name, d.v[PV_HYPERCALLS], pv_exits_unexplained(&d));
 		ok = false;
 	}
@@ -277,12 +280,14 @@ static bool run_call(struct pv_vm *p, struct pv_tlb_shared *hs, const struct err
 		uint64_t want = c->effect == NAMES || c->effect == COVERS;
 
 		if (tdp && flushes != want) {
-			ksft_print_msg("%s: the worker at APIC ID %u flushed %lu times, expected %lu\n",
+			ksft_print_msg(
+				       "%s: the worker at APIC ID %u flushed %lu times, expected %lu\n",
 				       c->name, errs_apic_ids[w], flushes, want);
 			ok = false;
 		}
 		if (c->effect == COVERS && seen != now) {
-			ksft_print_msg("%s: the worker at APIC ID %u read %#lx in T0, expected %#lx\n",
+			ksft_print_msg(
+				       "%s: the worker at APIC ID %u read %#lx in T0, expected %#lx\n",
 				       c->name, errs_apic_ids[w], seen, now);
 			ok = false;
 		}

@@ -320,7 +320,8 @@ static void print_window(uint64_t first, uint64_t n)
 	for (i = 0; i < n; i++) {
 		c = &hwin->call[i];
 		if (all || (int64_t)c->ret >= 0)
-			ksft_print_msg("  call %lu: a0 %#lx a1 %#lx a2 %#lx a3 %#lx returned %ld%s\n",
+			ksft_print_msg(
+				       "  call %lu: a0 %#lx a1 %#lx a2 %#lx a3 %#lx returned %ld%s\n",
 				       first + i, c->a[0], c->a[1], c->a[2], c->a[3],
 				       (int64_t)c->ret, c->t0 ? ", flushing T0" : "");
 	}
@@ -348,7 +349,8 @@ static void window_after(struct pv_vm *p, uint64_t first, uint64_t n)
 		named = hwin->named[w];
 		if (tdp && counted && (d > named || (named && !d))) {
 			if (say)
-				ksft_print_msg("calls %lu-%lu%s: the worker at APIC ID %u flushed %lu times; %lu valid calls named it\n",
+				ksft_print_msg(
+					       "calls %lu-%lu%s: the worker at APIC ID %u flushed %lu times; %lu valid calls named it\n",
 					       first, first + n - 1, hwin->failing ? fails : "",
 					       apic_ids[w], d, named);
 			flushes_ok = false;
@@ -358,7 +360,8 @@ static void window_after(struct pv_vm *p, uint64_t first, uint64_t n)
 		nr_covered++;
 		if (READ_ONCE(hs->seen[w]) != now) {
 			if (say)
-				ksft_print_msg("calls %lu-%lu: %lu valid calls flushed T0 on the worker at APIC ID %u, which then read %#lx, not %#lx\n",
+				ksft_print_msg(
+					       "calls %lu-%lu: %lu valid calls flushed T0 on the worker at APIC ID %u, which then read %#lx, not %#lx\n",
 					       first, first + n - 1, hwin->covered[w], apic_ids[w],
 					       hs->seen[w], now);
 			bad_covered++;
@@ -398,7 +401,8 @@ int main(int argc, char *argv[])
 	ksft_set_plan(5);
 	fuzz_print_seed(&args);
 	if (!tdp)
-		ksft_print_msg("nested paging off: KVM flushes by itself when page tables change; flush counts are not checked\n");
+		ksft_print_msg(
+			       "nested paging off: KVM flushes by itself when page tables change; flush counts are not checked\n");
 
 	pv_vm_create(&p, apic_ids, NR_VCPUS, sender_code, worker_code);
 	hs = pv_tlb_setup(&p);
@@ -408,7 +412,8 @@ int main(int argc, char *argv[])
 	fuzz_host_run(&p, hfz, &ops);
 
 	if (nr_host_flushed)
-		ksft_print_msg("%lu windows not counted: KVM flushed the VM's TLBs itself in them or the window before\n",
+		ksft_print_msg(
+			       "%lu windows not counted: KVM flushed the VM's TLBs itself in them or the window before\n",
 			       nr_host_flushed);
 	if (tdp) {
 		ksft_test_result(!bad_failing && nr_failing,

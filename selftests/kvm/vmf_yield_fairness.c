@@ -22,7 +22,7 @@
  */
 #include <linux/kvm_para.h>
 
-#include "vmf_vcpu.h"
+#include "vmf_yield.h"
 
 #define MAIN_CPU		0
 #define VCPU_CPU		1

@@ -6,7 +6,7 @@
  *
  * An event is named "system/event", or "event" for the sched system. The
  * SCHED_VMF tracepoints are bare (DECLARE_TRACE): their trace events, of
- * the "vmf" system, exist while tools/vmf_tp's module is loaded.
+ * the "vmf" system, exist while the vmf_tp module is loaded.
  */
 #ifndef VMF_TRACE_H
 #define VMF_TRACE_H
@@ -64,7 +64,9 @@ static inline int vmf_trace_open(struct vmf_trace *t, const char *name,
 		vmf_trace_event_file(file, sizeof(file), *events, "enable");
 		ret = vmf_trace_write(t, file, "1");
 		if (ret == -ENOENT && !strncmp(*events, "vmf/", 4))
-			ksft_print_msg("no %s event: load tools/vmf_tp's vmf_tp.ko\n", *events);
+			ksft_print_msg(
+				       "no %s event: load the vmf_tp module (vmf_tp/ beside the SCHED_VMF selftests)\n",
+				       *events);
 	}
 	return ret;
 }

@@ -141,7 +141,8 @@ static void host_round(int ncpus, long runtime, long period)
 				 "%s, CPU %d: vm hog %.1f%% >= 100%% - %.2f%% - 3%%\n",
 				 label, c, 100 * vm, 100 * frac);
 	}
-	ksft_print_msg("%s, CPU 1: %zu waits of the vm hog (us): p50 %llu, p90 %llu, p99 %llu, max %llu\n",
+	ksft_print_msg(
+		       "%s, CPU 1: %zu waits of the vm hog (us): p50 %llu, p90 %llu, p99 %llu, max %llu\n",
 		       label, d.n, p50 / 1000, p90 / 1000, p99 / 1000, max / 1000);
 	ksft_test_result(d.n && p50 <= (runtime + HRTICK_SLACK_US) * 1000ULL,
 			 "%s, CPU 1: the vm hog's median wait %llu us <= %ld us + %d us (HZ=%ld)\n",

@@ -37,7 +37,8 @@
 
 #define MSEC		VMF_NSEC_PER_MSEC
 #define USEC		VMF_NSEC_PER_USEC
-#define POLL_NS		(2 * VMF_NSEC_PER_SEC)	/* how long a prio may take to change */
+/* How long a prio may take to change. */
+#define POLL_NS		(2 * VMF_NSEC_PER_SEC)
 #define START_NS	(10 * VMF_NSEC_PER_SEC)	/* how long a thread may take to start */
 #define HOLD_BURN_NS	(100 * USEC)
 #define HOLD_SLEEP_NS	(1 * MSEC)

@@ -103,7 +103,8 @@ int main(void)
 	vmf_sort_u64(t.len, t.n);
 	p50 = vmf_percentile(t.len, t.n, 50);
 	p90 = vmf_percentile(t.len, t.n, 90);
-	ksft_print_msg("%zu turns of the two vm hogs on CPU 0, slice %d us: p50 %llu us, p90 %llu us\n",
+	ksft_print_msg(
+		       "%zu turns of the two vm hogs on CPU 0, slice %d us: p50 %llu us, p90 %llu us\n",
 		       t.n, SLICE_US, p50 / VMF_NSEC_PER_USEC, p90 / VMF_NSEC_PER_USEC);
 	ksft_test_result(t.n >= MIN_TURNS, "at least %d turns traced\n", MIN_TURNS);
 	ksft_test_result(t.n && p50 * 2 <= 3 * SLICE_US * VMF_NSEC_PER_USEC,

@@ -95,7 +95,8 @@ int main(void)
 	vmf_require();
 	vmf_require_cpus(2);
 	if (cpu1_clamps(&min, &max))
-		ksft_exit_skip("no .uclamp.min/max of cpu#1 in sched_debug (CONFIG_UCLAMP_TASK off?)\n");
+		ksft_exit_skip(
+			       "no .uclamp.min/max of cpu#1 in sched_debug (CONFIG_UCLAMP_TASK off?)\n");
 	ksft_set_plan(6);
 
 	/* The sampler stays off CPU 1. */
