@@ -344,7 +344,7 @@ static void vmf_hrtick_cancel(struct rq *rq)
 	hrtimer_try_to_cancel(&rq->hrtick_timer);
 }
 
-static bool vmf_hrtick_armed(struct rq *rq)
+static inline bool vmf_hrtick_armed(struct rq *rq)
 {
 	return per_cpu(vmf_slice_hrtick, cpu_of(rq));
 }
