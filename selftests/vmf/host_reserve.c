@@ -5,7 +5,7 @@
  *  - until a task becomes SCHED_VMF, every CPU's fair server keeps the
  *    upstream default, 50 ms every 1000 ms (debugfs
  *    sched/fair_server/cpuN/{runtime,period}). This part needs a boot in
- *    which no VMF task ran yet, so TESTS runs this test first in its VM;
+ *    which no VMF task ran yet, so the Makefile lists this test first;
  *    otherwise it is skipped;
  *  - the first SCHED_VMF task turns it on: the sysctl reads 1 and every
  *    server has sched_vmf_host_{runtime,period}_us;
