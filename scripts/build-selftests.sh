@@ -112,6 +112,13 @@ if grep -q '^CONFIG_SCHED_CLASS_VMF=y' "$KBUILD/.config"; then
 	# against, comes with its modules.
 	kbuild "$LINUX" "$KBUILD" -s -j"$JOBS" modules >/dev/null ||
 		die "building the kernel's modules failed"
+	# The module's BTF is made against vmlinux's, and kbuild does not
+	# rebuild an external module when only vmlinux changed: loaded into
+	# the new kernel, the old one failed ("failed to validate module
+	# [vmf_tp] BTF: -22").
+	if [ -e "$tp/vmf_tp.ko" ] && [ "$tp/vmf_tp.ko" -ot "$KBUILD/vmlinux" ]; then
+		kbuild "$LINUX" "$KBUILD" -s M="$tp" clean >/dev/null
+	fi
 	kbuild "$LINUX" "$KBUILD" -s M="$tp" modules >/dev/null || die "building the vmf_tp module failed"
 fi
 log "selftests: $built rebuilt"
