@@ -93,7 +93,7 @@ env -u MAKEFLAGS -u MAKELEVEL -u CFLAGS -u LDFLAGS -u LDLIBS \
 	VMF_CFLAGS="-Werror -I $VMF_ROOT/selftests/lib" ||
 	{ rm -f "$stamp"; die "building the KVM selftests failed"; }
 for t in "${intree[@]}"; do
-	[ "$dest/kvm-lib/$t" -ot "$dest/kvm/${t#x86_64/}" ] ||
+	cmp -s "$dest/kvm-lib/$t" "$dest/kvm/${t#x86_64/}" ||
 		cp -p "$dest/kvm-lib/$t" "$dest/kvm/${t#x86_64/}"
 done
 built=$((built + $(count_newer "$dest/kvm" "$stamp")))
