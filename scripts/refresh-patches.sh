@@ -4,10 +4,13 @@
 # refresh-patches.sh [TREE]: write the commits vmf-base..HEAD of a working
 # tree of out/linux (default out/linux) back into the series of patches/.
 #
-# Files listed in the manifest live in this repository as plain files and
-# are added to the tree by scripts/kernel.sh with the commit of their
-# patch: they are left out of the patches, and an edit made to one in TREE
-# stops the refresh, as it would be lost.
+# A file listed in the manifest lives in this repository as a plain file,
+# in the form that the patch the manifest names gives it; scripts/kernel.sh
+# writes it into the tree with that patch. Earlier patches may build it up
+# step by step: their diffs to it stay in the series. Its own patch's diff
+# to it is left out, as the repository holds the result, and so is any
+# later change, which would be lost: an edit to the file in TREE that the
+# repository lacks, or a later patch that touches it, stops the refresh.
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
@@ -17,16 +20,46 @@ git -C "$TREE" rev-parse -q --verify vmf-base >/dev/null || die "$TREE has no vm
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-exclude=()
-while read -r src dst; do
+declare -A owner=()	# kernel path -> the patch that completes it
+while read -r patch src dst; do
 	if ! git -C "$TREE" show "HEAD:$dst" 2>/dev/null | cmp -s - "$VMF_ROOT/$src"; then
 		die "$dst differs between $TREE and the repository; edit $src in the repository instead"
 	fi
-	exclude+=(":(exclude)$dst")
-done < <(awk '!/^[[:space:]]*(#|$)/ { print $2, ($3 ? $3 : $2) }' "$VMF_ROOT/manifest")
+	owner[$dst]=${patch#*/}
+done < <(awk '!/^[[:space:]]*(#|$)/ { print $1, $2, ($3 ? $3 : $2) }' "$VMF_ROOT/manifest")
 
-git -C "$TREE" format-patch -q -N --zero-commit --no-signature -o "$tmp" vmf-base..HEAD \
-	-- . "${exclude[@]}"
+# One commit at a time: which manifest files its diff leaves out depends
+# on where it stands in the series.
+declare -A completed=()	# kernel paths whose patch has been written
+n=0
+for c in $(git -C "$TREE" rev-list --reverse vmf-base..HEAD); do
+	n=$((n + 1))
+	git -C "$TREE" format-patch -q -1 -N --zero-commit --no-signature -o "$tmp/one" "$c"
+	p=$(ls "$tmp/one"/*.patch)
+	name=$(basename "$p" | sed 's/^[0-9]*-//')
+	rm -rf "$tmp/one"
+	exclude=()
+	for dst in "${!completed[@]}"; do
+		git -C "$TREE" diff --quiet "$c^" "$c" -- "$dst" ||
+			die "$(git -C "$TREE" log -1 --format=%s "$c") changes $dst, which" \
+				"${completed[$dst]} completes: fold the change into that patch"
+		exclude+=(":(exclude)$dst")
+	done
+	for dst in "${!owner[@]}"; do
+		[ "${owner[$dst]}" = "$name" ] || continue
+		exclude+=(":(exclude)$dst")
+		completed[$dst]=$name
+	done
+	git -C "$TREE" format-patch -q -1 -N --zero-commit --no-signature -o "$tmp/one" "$c" \
+		-- . "${exclude[@]}"
+	mv "$tmp/one"/*.patch "$tmp/$(printf %04d $n)-$name"
+	rm -rf "$tmp/one"
+done
+for dst in "${!owner[@]}"; do
+	[ -n "${completed[$dst]:-}" ] ||
+		die "manifest: no commit of $TREE is ${owner[$dst]}, which completes $dst"
+done
+
 # A patch stays in the series it was in; a new one joins the series of
 # the patch before it.
 mapfile -t dirs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$VMF_ROOT/patches/series" |
@@ -39,7 +72,7 @@ series_of() { # patch file name
 	echo "${prev:-${dirs[0]}}"
 }
 prev=
-for p in "$tmp"/*.patch; do
+for p in "$tmp"/[0-9]*.patch; do
 	[ -e "$p" ] || continue
 	name=$(basename "$p" | sed 's/^[0-9]*-//')
 	prev=$(series_of "$name")
