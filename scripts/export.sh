@@ -23,8 +23,7 @@
 #   - apply with git am to what it is based on: the pristine base alone,
 #     or the series it needs;
 #   - build patch by patch (bzImage) with the lean test config and with
-#     CONFIG_SCHED_CLASS_VMF=n, in out/export-check/ (a patch's tree and
-#     config that built once are remembered in out/export-built/);
+#     CONFIG_SCHED_CLASS_VMF=n (scripts/build-each.sh);
 #   - pass checkpatch.pl --strict, patch by patch;
 #
 # and the whole stack must apply with "git am -3" to Debian's
@@ -45,7 +44,6 @@ unset V MAKEFLAGS MAKELEVEL MFLAGS
 PLACEHOLDER="VMF Developers <vmf-devel@lists.vmf.dev>"
 EXPORT_HISTORY=${EXPORT_HISTORY:-${XDG_DATA_HOME:-$HOME/.local/share}/vmf/export}
 DEBIAN_TARBALL=${DEBIAN_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
-JOBS=${JOBS:-$(($(nproc) + 1))}
 
 name=$(git -C "$VMF_ROOT" config user.name || true)
 email=$(git -C "$VMF_ROOT" config user.email || true)
@@ -58,23 +56,14 @@ export GIT_COMMITTER_NAME=$name GIT_COMMITTER_EMAIL=$email
 G="git -C $LINUX"
 
 SERIES_ONLY=1 "$VMF_ROOT/scripts/kernel.sh"
-# The configs of the patch-by-patch builds: those of make kernel, and the
-# same with CONFIG_SCHED_CLASS_VMF off.
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-	CONFIG_ONLY=1 "$VMF_ROOT/scripts/kernel.sh"
-	VMF=n CONFIG_ONLY=1 "$VMF_ROOT/scripts/kernel.sh"
-fi
 
 base_id=$(cat "$OUT/base-version.txt")
 if [ -z "${BASE_COMMIT:-}" ] && [ -n "${KSRC:-}" ] && git -C "$KSRC" rev-parse -q --verify HEAD >/dev/null 2>&1; then
 	BASE_COMMIT=$(git -C "$KSRC" rev-parse HEAD)
 fi
 
-# The worktree and the build directories sit beside each other as
-# out/linux and out/build-* do, so that the compiler sees the same
-# relative paths and ccache (see kbuild) finds what make kernel built.
-xp=$OUT/export-check
-wt=$xp/linux
+# A worktree for git am (scripts/build-each.sh has its own).
+wt=$OUT/export-am
 scratch=$OUT/export-tmp
 cleanup() {
 	$G worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
@@ -103,39 +92,6 @@ for path in paths:
     lines.append(f"Signed-off-by: {me}")
     open(path, "w").write("\n".join(lines) + sep + rest)
 PY
-}
-
-# build_each RANGE: build every commit of RANGE in the worktree with both
-# configs. A tree and config that built once are not built again.
-build_each() {
-	local c n=0 total cfg dir sum subject
-	total=$(git -C "$wt" rev-list --count "$1")
-	mkdir -p "$OUT/export-built"
-	for c in $(git -C "$wt" rev-list --reverse "$1"); do
-		n=$((n + 1))
-		subject=$(git -C "$wt" log -1 --format=%s "$c")
-		git -C "$wt" checkout -q --detach "$c"
-		for cfg in lean lean-novmf; do
-			dir=$xp/build-$cfg
-			mkdir -p "$dir"
-			cp "$OUT/build-$cfg/.config" "$dir/.config"
-			make -s -C "$wt" O="$dir" olddefconfig >/dev/null
-			sum=$(git -C "$wt" rev-parse "$c^{tree}")-$(sha1sum <"$dir/.config" | cut -c1-16)
-			if [ -e "$OUT/export-built/$sum" ]; then
-				continue
-			fi
-			log "building $n/$total ($cfg): $subject"
-			if ! kbuild "$wt" "$dir" -j"$JOBS" bzImage >"$dir/build.log" 2>&1; then
-				grep -E 'error|Error' "$dir/build.log" | head -20 >&2
-				die "patch $n/$total does not build with the $cfg config: $subject (log: $dir/build.log)"
-			fi
-			# A warning is a build failure upstream (W=1 aside).
-			if grep -E '^[^ ]+:[0-9]+:[0-9]+: warning:' "$dir/build.log" >&2; then
-				die "patch $n/$total builds with warnings ($cfg): $subject"
-			fi
-			touch "$OUT/export-built/$sum"
-		done
-	done
 }
 
 # The recipients of one mail: maintainers and reviewers to To, lists to Cc.
@@ -187,7 +143,7 @@ while read -r series based prefix; do
 	git -C "$wt" am -q "$scratch/$series"/*.patch ||
 		{ git -C "$wt" am --abort; die "$series does not apply with git am to $based"; }
 	$G update-ref "refs/export/$series" "$(git -C "$wt" rev-parse HEAD)"
-	[ "${SKIP_BUILD:-0}" = 1 ] || build_each "$onto..refs/export/$series"
+	[ "${SKIP_BUILD:-0}" = 1 ] || "$VMF_ROOT/scripts/build-each.sh" "$onto..refs/export/$series"
 
 	# Version: one more than the last one written, unless V= says.
 	hist=$EXPORT_HISTORY/$series

@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-each.sh RANGE...: build every commit of each git range of
+# out/linux (bzImage), one by one, with the lean test config and with
+# CONFIG_SCHED_CLASS_VMF=n, as "git rebase -x make" would; stop at the
+# first that fails or warns. make export runs it on each series before it
+# writes any mail; run it alone to check a part of the series, e.g.
+#
+#   scripts/build-each.sh refs/vmf/fixes..refs/vmf/sched-vmf
+#
+# A tree and config that built once are remembered in out/export-built/,
+# so a second run, or make export after it, builds only what changed.
+# A commit that changes only documentation, selftests or MAINTAINERS
+# builds what its parent built: it is not built again once its parent is.
+
+set -eu -o pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ $# -gt 0 ] || die "usage: $0 RANGE..."
+unset V MAKEFLAGS MAKELEVEL MFLAGS
+JOBS=${JOBS:-$(($(nproc) + 1))}
+G="git -C $LINUX"
+
+CONFIGS=(lean lean-novmf)
+CONFIG_ONLY=1 "$VMF_ROOT/scripts/kernel.sh"
+VMF=n CONFIG_ONLY=1 "$VMF_ROOT/scripts/kernel.sh"
+
+# The worktree and the build directories sit beside each other as
+# out/linux and out/build-* do, so that the compiler sees the same
+# relative paths and ccache (see kbuild) finds what make kernel built.
+xp=$OUT/export-check
+wt=$xp/linux
+stamps=$OUT/export-built
+mkdir -p "$stamps"
+cleanup() {
+	$G worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
+	$G worktree prune
+}
+trap cleanup EXIT
+cleanup
+$G worktree add -q --detach "$wt" vmf-base
+
+# Paths that never reach bzImage.
+outside_kernel() { # commit
+	! git -C "$wt" diff --name-only "$1^" "$1" |
+		grep -vE '^(Documentation/.*\.rst|tools/testing/.*|MAINTAINERS)$' >/dev/null
+}
+
+stamp_of() { # commit config
+	local dir=$xp/build-$2
+	mkdir -p "$dir"
+	cp "$OUT/build-$2/.config" "$dir/.config"
+	git -C "$wt" checkout -q --detach "$1"
+	make -s -C "$wt" O="$dir" olddefconfig >/dev/null
+	echo "$stamps/$(git -C "$wt" rev-parse "$1^{tree}")-$(sha1sum <"$dir/.config" | cut -c1-16)"
+}
+
+built=0 reused=0 inherited=0
+for range in "$@"; do
+	total=$($G rev-list --count "$range")
+	n=0
+	for c in $($G rev-list --reverse "$range"); do
+		n=$((n + 1))
+		subject=$($G log -1 --format=%s "$c")
+		for cfg in "${CONFIGS[@]}"; do
+			sum=$(stamp_of "$c" "$cfg")
+			if [ -e "$sum" ]; then
+				reused=$((reused + 1))
+				continue
+			fi
+			if outside_kernel "$c" && [ -e "$(stamp_of "$c^" "$cfg")" ]; then
+				log "$n/$total ($cfg): only documentation and tests, as its parent: $subject"
+				touch "$sum"
+				inherited=$((inherited + 1))
+				continue
+			fi
+			git -C "$wt" checkout -q --detach "$c"
+			dir=$xp/build-$cfg
+			log "building $n/$total ($cfg): $subject"
+			if ! kbuild "$wt" "$dir" -j"$JOBS" bzImage >"$dir/build.log" 2>&1; then
+				grep -E 'error|Error' "$dir/build.log" | head -20 >&2
+				die "patch $n/$total does not build with the $cfg config: $subject (log: $dir/build.log)"
+			fi
+			# A warning is a build failure upstream (W=1 aside).
+			if grep -E '^[^ ]+:[0-9]+:[0-9]+: warning:' "$dir/build.log" >&2; then
+				die "patch $n/$total builds with warnings ($cfg): $subject"
+			fi
+			touch "$sum"
+			built=$((built + 1))
+		done
+	done
+done
+log "patch by patch: $built builds, $reused built before, $inherited documentation or tests only"
