@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# scripts/refresh-patches.sh on a scratch repository and tree: a manifest
+# file grows over two patches, and the series keeps the first step as a
+# diff while the second patch, which completes it, leaves it out; a later
+# commit that touches the completed file stops the refresh, which then
+# writes nothing. Runs on the host.
+
+root=${VMF_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+. "$root/selftests/lib/vmf_sh.sh"
+
+repo=$TMP/repo tree=$TMP/tree
+mkdir -p "$repo/scripts" "$repo/patches/s" "$repo/kernel"
+cp "$root/scripts/refresh-patches.sh" "$root/scripts/lib.sh" "$repo/scripts/"
+printf 's\tbase\tPATCH\n' >"$repo/patches/series"
+: >"$repo/patches/s/series"
+printf 's/Complete-f.patch\tkernel/f.c\n' >"$repo/manifest"
+
+export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t
+g() { git -C "$tree" "$@" >/dev/null; }
+commit() { # subject
+	g add -A
+	g commit -q -m "$1"
+}
+git init -q "$tree"
+echo base >"$tree/README"
+commit base
+g tag vmf-base
+mkdir -p "$tree/kernel"
+printf 'one\n' >"$tree/kernel/f.c"
+echo a >"$tree/README"
+commit "Start f"
+printf 'one\ntwo\n' >"$tree/kernel/f.c"
+echo b >"$tree/README"
+commit "Complete f"
+cp "$tree/kernel/f.c" "$repo/kernel/f.c"
+
+out=$("$repo/scripts/refresh-patches.sh" "$tree" 2>&1)
+rc=$?
+holds "a refresh of a file built over two patches succeeds" '[ $rc = 0 ]' || echo "# $out"
+p=$repo/patches/s
+holds "the series lists both patches" \
+	'[ "$(cat "$p/series")" = "$(printf "Start-f.patch\nComplete-f.patch")" ]'
+holds "the first patch keeps its step of the manifest file" \
+	'grep -q "^+++ b/kernel/f.c" "$p/Start-f.patch"'
+holds "the completing patch leaves the manifest file out" \
+	'! grep -q "kernel/f.c" "$p/Complete-f.patch" && grep -q "^+++ b/README" "$p/Complete-f.patch"'
+
+printf 'one\ntwo\nthree\n' >"$tree/kernel/f.c"
+commit "Touch f later"
+cp "$tree/kernel/f.c" "$repo/kernel/f.c"
+before=$(cd "$repo/patches" && cat s/series s/*.patch | sha1sum)
+out=$("$repo/scripts/refresh-patches.sh" "$tree" 2>&1)
+rc=$?
+holds "a later commit that touches a completed file stops the refresh" \
+	'[ $rc != 0 ] && grep -q "Touch f later changes kernel/f.c, which Complete-f.patch completes" <<<"$out"' ||
+	echo "# rc $rc: $out"
+holds "and the refresh wrote nothing" \
+	'[ "$(cd "$repo/patches" && cat s/series s/*.patch | sha1sum)" = "$before" ]'
+tap_done
