@@ -6,7 +6,7 @@
 # built (so new ABI is visible) and the tree's kselftest.h. The tests that
 # the series carry are built from the patched tree, with its own kselftest
 # Makefiles: tools/testing/selftests/sched/vmf/ (selftests/vmf/*.c here)
-# and the x86_64/vmf_* entries of tools/testing/selftests/kvm/
+# and the x86_64/ entries that kvm-pv adds to tools/testing/selftests/kvm/
 # (selftests/kvm/ here). The project's other C tests are built from this
 # repository; those under selftests/kvm/ also link the tree's KVM selftest
 # library (kvm_util, ucall, guest page tables). The test VM runs them
@@ -70,8 +70,8 @@ for src in "$VMF_ROOT"/bench/*.c; do
 	build_c "$src" "$OUT/bench-bin/$name.static" -static
 done
 
-# KVM: the tree's KVM Makefile does the work, for its own x86_64/vmf_*
-# entries and, with scripts/kvm-selftests.mk read after it, for the
+# KVM: the tree's KVM Makefile does the work, for its x86_64/ entries that
+# the series carry and, with scripts/kvm-selftests.mk read after it, for the
 # project's tests in selftests/kvm/ that no series carries. It builds the
 # library objects once into kvm-lib/ and each test with that Makefile's
 # own flags; make's dependency files decide what is rebuilt. Its headers
@@ -79,12 +79,17 @@ done
 # temporary files go to kvm-lib/ (TMPOUT) so that nothing is written into
 # $LINUX, and no make variables of a calling 'make check' leak into it.
 # The runner finds every KVM test in kvm/.
-mapfile -t intree < <(grep -o 'x86_64/vmf_[a-z0-9_]*' "$KSFT/kvm/Makefile" | sort -u)
-# The project's own: those the manifest gives to no series. A series'
-# test that the tree lacks (a tree without kvm-pv) is not built at all.
+# The series' tests: those the manifest gives to a series, and that the
+# tree's Makefile lists (a tree without kvm-pv has none of them). The
+# project's own: those the manifest gives to no series.
+series_kvm_tests() {
+	awk '$2 ~ /^selftests\/kvm\/.*\.c$/ { sub(/.*\//, "", $2); sub(/\.c$/, "", $2); print $2 }' \
+		"$VMF_ROOT/manifest" | sort
+}
+mapfile -t intree < <(series_kvm_tests | sed 's|^|x86_64/|' |
+	grep -xFf - <(sed -n 's/^TEST_GEN_PROGS_x86_64 += //p' "$KSFT/kvm/Makefile") || true)
 mapfile -t own < <(comm -23 <(cd "$VMF_ROOT/selftests/kvm" && ls -- *.c | sed 's/\.c$//' | sort) \
-	<(awk '$2 ~ /^selftests\/kvm\/.*\.c$/ { sub(/.*\//, "", $2); sub(/\.c$/, "", $2); print $2 }' \
-		"$VMF_ROOT/manifest" | sort))
+	<(series_kvm_tests))
 mkdir -p "$dest/kvm"
 env -u MAKEFLAGS -u MAKELEVEL -u CFLAGS -u LDFLAGS -u LDLIBS \
 	make -s -j "$JOBS" -C "$KSFT/kvm" -f Makefile \

@@ -157,7 +157,7 @@ for group in $groups; do
 	#   scripts/vm-cpus.py) while the kernel reported a lockup, or while
 	#   its jiffies stood still: the L1's interrupts never made it leave
 	#   the guest, which hardware cannot do. Seen under QEMU 7.2's TCG in
-	#   kvm/vmf_pv_tlb.c, its other CPU waiting in
+	#   kvm/pv_tlb_v2_test.c, its other CPU waiting in
 	#   smp_call_function_many_cond() for the IPI to be taken, and in CI
 	#   with both CPUs on one L2 instruction and nothing printed.
 	lost=
@@ -182,7 +182,7 @@ for group in $groups; do
 		boot_group "$group" "$run" "${reruns[@]}"
 	fi
 	splat_seen=0 told_end=0
-	# A test can run in more than one shape (kvm/vmf_pv_tlb.c in "-" and
+	# A test can run in more than one shape (kvm/pv_tlb_v2_test.c in "-" and
 	# "nonpt"): its TAP line names the shape unless it is the default.
 	where=
 	[ "${group%/nested}" = - ] || where=" [${group%/nested}]"

@@ -48,7 +48,7 @@ run_test() {
 			for d in /sys/kernel/debug/kvm/*/vcpu*; do
 				[ -r "$d/exits" ] && echo "$d/exits 1 s later: $(cat "$d/exits")"
 			done
-			# Where each vCPU is (vmf_hang_report() in vmf_vcpu.h).
+			# Where each vCPU is (pv_hang_report() in pv_vcpu.h).
 			case $1 in
 			*/selftests/kvm/*)
 				echo "--- SIGUSR2: the test's vCPUs say"
@@ -80,13 +80,13 @@ run_test() {
 # no write to the guest's page tables (README.md: "The KVM selftests meet
 # two more faults of QEMU 7.2's nested SVM").
 #
-# Or did it time out with a vCPU that vmf_hang_report() found outside the
+# Or did it time out with a vCPU that pv_hang_report() found outside the
 # guest's code: the same fault, seen as a hang (a vCPU that halted or
 # loops at an address of the L1 kernel).
 #
-# Or is it a seeded fuzzer (vmf_pv_*_fuzz), which fails in more ways under
+# Or is it a seeded fuzzer (pv_*_fuzz_test), which fails in more ways under
 # QEMU's nested SVM: in one test VM beside a kernel build (2026-12-04), 17
-# of 202 runs of vmf_pv_ipi_fuzz failed (assertions, hangs, returns the
+# of 202 runs of pv_ipi_v2_fuzz_test failed (assertions, hangs, returns the
 # model did not allow, an IPI taken once more than it was sent, an IRR bit
 # left), and then 32 of 33 runs of those seeds, CI's failed one among
 # them, passed in a quiet VM. A replay makes the same calls, so a failure
@@ -161,7 +161,7 @@ for spec in "$@"; do
 	if [ -z "$splat" ] && fault=$(tcg_vcpu_fault "$log"); then
 		mv "$log" "$log.first"
 		seed=$(sed -n 's/.*(replay: -s \(0x[0-9a-f]*\).*/\1/p' "$log.first" | head -n 1)
-		VMF_FUZZ_SEED=${seed:-$VMF_FUZZ_SEED} run_test "$prog" "$log" "$tmo"
+		PV_FUZZ_SEED=${seed:-$PV_FUZZ_SEED} run_test "$prog" "$log" "$tmo"
 		"$VMF_ROOT/scripts/splat-check.sh" /tmp/dmesg.test >/tmp/splat || splat=y
 		replayed=", replayed${seed:+ with seed $seed} after a $fault under TCG (first run: logs/${log##*/}.first)"
 	fi

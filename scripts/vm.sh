@@ -133,7 +133,7 @@ CMDLINE="$CMDLINE $APPEND"
 # what check.sh prints, not this directory.
 #
 # When every CPU is stuck that way, no CPU is left to report a stall and
-# the console just falls silent (CI: both CPUs of a kvm/vmf_pv_tlb.c run
+# the console just falls silent (CI: both CPUs of a kvm/pv_tlb_v2_test.c run
 # on one L2 instruction for 13 minutes). The kernel's jiffies tell: the
 # softlockup watchdog wakes each CPU every 4 s even when idle, so jiffies
 # that stand still for STILL_AFTER seconds, once they were seen to move,

@@ -138,7 +138,7 @@ static void run_phase(struct phase *ph)
 		vmf_vcpu_pv_sched_yield(vcpus[i]);
 	}
 	hs = addr_gva2hva(vm, (vm_vaddr_t)&shared);
-	hs->target_apic_id = vmf_vcpu_apic_id(vcpus[SPINNER]);
+	hs->target_apic_id = pv_vcpu_apic_id(vcpus[SPINNER]);
 
 	for (i = 0; i < NR_VCPUS; i++)
 		vcpu_thread_start(&threads[i], vcpus[i], i == YIELDER ? VCPU_CPU : MAIN_CPU);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmf_hang_report() (vmf_vcpu.h): what a KVM test that timed out says of
+ * pv_hang_report() (pv_vcpu.h): what a KVM test that timed out says of
  * its vCPUs when scripts/vm-run-tests.sh sends it SIGUSR2. The runner
  * replays such a test under TCG only if a vCPU was outside the guest's
  * code, so both answers must be right.
@@ -14,7 +14,8 @@
  */
 #include <poll.h>
 
-#include "vmf_vcpu.h"
+#include "pv_vcpu.h"
+#include "vmf_common.h"
 
 #define NR_VCPUS	2
 #define REPORT_WAIT_MS	30000

@@ -7,7 +7,7 @@
 #define VMF_YIELD_H
 
 #include "vmf_util.h"
-#include "vmf_vcpu.h"
+#include "pv_vcpu.h"
 
 /* What the KVM_HC_SCHED_YIELD tests need, or skip. */
 static inline void vmf_require_pv_sched_yield(void)

@@ -89,7 +89,7 @@ static void create_vm(struct vm *v, int nr)
 	}
 	/* Each vCPU's target is the other one. */
 	for (i = 0; i < nr; i++)
-		v->hs->target[i] = vmf_vcpu_apic_id(v->vcpus[(i + 1) % nr]);
+		v->hs->target[i] = pv_vcpu_apic_id(v->vcpus[(i + 1) % nr]);
 }
 
 static void set_modes(enum mode a0, enum mode a1)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers that the SCHED_VMF and the KVM paravirt v2 selftests share:
- * clocks and sleeps, CPUs and pinning, small files, forked children and
- * threads. Each of the two series carries its own copy (the sched one in
- * tools/testing/selftests/sched/vmf/, the KVM one in .../kvm/x86_64/), so
- * that either can be applied alone.
+ * Helpers that the SCHED_VMF selftests share: clocks and sleeps, CPUs and
+ * pinning, small files, forked children and threads. The project's own
+ * KVM tests (selftests/kvm/vmf_*.c, which no series carries) use them too;
+ * the paravirt v2 tests of the KVM series do not, so that either series
+ * applies alone.
  */
 #ifndef VMF_COMMON_H
 #define VMF_COMMON_H

@@ -84,7 +84,7 @@ depmod -b "$host/root" "$rel"
 # One vCPU: this kernel has JUMP_LABEL on, as hosts do, and QEMU's
 # multi-threaded TCG races text_poke_bp() against another vCPU running the
 # patched code ("Oops: int3" in about one boot in five, configs/lean.config).
-smoke="smoke/kvm_run_guest vmf/api kvm/vmf_pv_ipi_errors kvm/vmf_pv_timer_errors"
+smoke="smoke/kvm_run_guest vmf/api kvm/pv_ipi_v2_errors_test kvm/pv_timer_errors_test"
 run=$(mktemp -d "$out/vm/host-kernel.XXXXXX")
 VM_RUN=$run "$root/scripts/vm.sh" --quiet --smp 1 --timeout 900 \
 	--kernel "$host/root/boot/vmlinuz-$rel" -- "

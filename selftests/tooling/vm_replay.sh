@@ -39,7 +39,7 @@ stand_in() {
 	#!/bin/sh
 	n=\$(cat "$scratch/$1.runs" 2>/dev/null || echo 0)
 	echo \$((n + 1)) >"$scratch/$1.runs"
-	echo "seed=\${VMF_FUZZ_SEED:-none}" >>"$scratch/$1.seeds"
+	echo "seed=\${PV_FUZZ_SEED:-none}" >>"$scratch/$1.seeds"
 	echo "$seed"
 	[ \$n -lt $2 ] || exit 0
 	echo "  ${3:-vCPU 191: unexpected exit SHUTDOWN}"

@@ -4,7 +4,7 @@
  * fails has flushed nothing and queued nothing.
  *
  * A VM with the sender at APIC ID 0 and workers at 1 and 100 (banks 0 and
- * 1), which halt and, each time they wake, read T0 once (vmf_pv_tlb.h); the
+ * 1), which halt and, each time they wake, read T0 once (pv_tlb_v2.h); the
  * read also keeps T0's translation cached. The host writes a table of calls
  * into the guest, each aimed at both workers unless its arguments say
  * otherwise, and the sets they read into a memslot of its own; more
@@ -36,7 +36,7 @@
  * canonical with 5 levels); last pages that are not (one page past the
  * lower half, with each stride); ranges that wrap, with each stride; the
  * valid calls at each of those edges; the set errors of KVM_HC_SEND_IPI_V2
- * (vmf_pv_ipi_errors.c), among them a set of 256 banks whose first 126,
+ * (pv_ipi_v2_errors_test.c), among them a set of 256 banks whose first 126,
  * naming both workers, are in memory: -KVM_EFAULT, and nothing flushed.
  * Then -KVM_ENOSYS with kvm.pv_tlb_v2=N, which also takes bit 20 out of
  * KVM_GET_SUPPORTED_CPUID (skipped if the parameter cannot be written; it
@@ -48,8 +48,8 @@
  * Not covered: -KVM_EPERM at CPL 3, which is KVM's generic check before
  * any hypercall is dispatched.
  */
-#include "vmf_pv_errors.h"
-#include "vmf_pv_tlb.h"
+#include "pv_errors.h"
+#include "pv_tlb_v2.h"
 
 #define WORKERS		(BIT_ULL(1) | BIT_ULL(2))
 #define VEC_FENCE	0x30
@@ -98,7 +98,7 @@ static void worker_code(uint64_t idx)
 
 /* Host side. */
 
-/* The table is vmf_pv_errors.h's; a call's effect is its kind. */
+/* The table is pv_errors.h's; a call's effect is its kind. */
 enum kind {
 	FAILS,		/* an error: nothing flushed */
 	NAMES,		/* valid, names both workers, not T0 */
@@ -412,7 +412,7 @@ int main(void)
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_KVM_PV_TLB_FLUSH_V2));
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_ENFORCE_PV_FEATURE_CPUID));
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_KVM_PV_SEND_IPI));
-	vmf_require_cpus(2);
+	pv_require_cpus(2);
 	tdp = kvm_is_tdp_enabled();
 
 	param = errs_param_probe(PV_TLB_PARAM, val, sizeof(val));

@@ -1,25 +1,41 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * vCPU threads for the VMF KVM selftests: each runs one vCPU until the
+ * vCPU threads for the paravirt v2 selftests: each runs one vCPU until the
  * guest is done, pinned where the test says, and reports its TID and CPU
  * clock so that the test can give it a policy and measure its CPU time.
  */
-#ifndef VMF_VCPU_H
-#define VMF_VCPU_H
+#ifndef PV_VCPU_H
+#define PV_VCPU_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
+#include <linux/time64.h>
 
 #include "apic.h"
 #include "kvm_util.h"
 #include "processor.h"
 #include "test_util.h"
 #include "ucall_common.h"
-#include "vmf_common.h"
+
+static inline uint64_t pv_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return timespec_to_ns(ts);
+}
+
+static inline void pv_require_cpus(int n)
+{
+	__TEST_REQUIRE(get_nprocs() >= n, "needs %d CPUs, %d online", n, get_nprocs());
+}
 
 /*
  * Where the vCPUs of a hung test are. scripts/vm-run-tests.sh sends
@@ -32,18 +48,18 @@
  * of the L1 kernel (README.md), and the runner tells such a hang from one
  * of the test's own by that line.
  */
-#define VMF_MAX_VCPU_THREADS	64
+#define PV_MAX_VCPU_THREADS	64
 
 extern char __executable_start[], etext[];
 
-static pid_t vmf_vcpu_tids[VMF_MAX_VCPU_THREADS];
-static int vmf_nr_vcpu_tids;
-static __thread struct kvm_vcpu *vmf_this_vcpu;	/* in vmf_vcpu_run() */
-static __thread bool vmf_thread_known;
+static pid_t pv_vcpu_tids[PV_MAX_VCPU_THREADS];
+static int pv_nr_vcpu_tids;
+static __thread struct kvm_vcpu *pv_this_vcpu;	/* in pv_vcpu_run() */
+static __thread bool pv_thread_known;
 
-static void vmf_hang_report(int sig, siginfo_t *si, void *ctx)
+static void pv_hang_report(int sig, siginfo_t *si, void *ctx)
 {
-	struct kvm_vcpu *vcpu = vmf_this_vcpu;
+	struct kvm_vcpu *vcpu = pv_this_vcpu;
 	struct kvm_mp_state mp;
 	struct kvm_regs regs;
 	char buf[160];
@@ -51,8 +67,8 @@ static void vmf_hang_report(int sig, siginfo_t *si, void *ctx)
 	int i, n;
 
 	if (si->si_code == SI_USER) {
-		for (i = 0; i < VMF_MAX_VCPU_THREADS; i++) {
-			tid = __atomic_load_n(&vmf_vcpu_tids[i], __ATOMIC_ACQUIRE);
+		for (i = 0; i < PV_MAX_VCPU_THREADS; i++) {
+			tid = __atomic_load_n(&pv_vcpu_tids[i], __ATOMIC_ACQUIRE);
 			if (tid)
 				syscall(SYS_tgkill, getpid(), tid, sig);
 		}
@@ -70,33 +86,33 @@ static void vmf_hang_report(int sig, siginfo_t *si, void *ctx)
 		return;
 }
 
-static void vmf_hang_report_install(void)
+static void pv_hang_report_install(void)
 {
 	struct sigaction sa = {
-		.sa_sigaction = vmf_hang_report,
+		.sa_sigaction = pv_hang_report,
 		.sa_flags = SA_SIGINFO,
 	};
 
 	TEST_ASSERT(!sigaction(SIGUSR2, &sa, NULL), "sigaction(SIGUSR2)");
 }
 
-/* vcpu_run(), from a thread that vmf_hang_report() knows. */
-static inline void vmf_vcpu_run(struct kvm_vcpu *vcpu)
+/* vcpu_run(), from a thread that pv_hang_report() knows. */
+static inline void pv_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	int slot;
 
-	if (!vmf_thread_known) {
-		pthread_once(&once, vmf_hang_report_install);
-		slot = __atomic_fetch_add(&vmf_nr_vcpu_tids, 1, __ATOMIC_RELAXED);
-		TEST_ASSERT(slot < VMF_MAX_VCPU_THREADS, "more than %d vCPU threads",
-			    VMF_MAX_VCPU_THREADS);
-		__atomic_store_n(&vmf_vcpu_tids[slot], syscall(SYS_gettid), __ATOMIC_RELEASE);
-		vmf_thread_known = true;
+	if (!pv_thread_known) {
+		pthread_once(&once, pv_hang_report_install);
+		slot = __atomic_fetch_add(&pv_nr_vcpu_tids, 1, __ATOMIC_RELAXED);
+		TEST_ASSERT(slot < PV_MAX_VCPU_THREADS, "more than %d vCPU threads",
+			    PV_MAX_VCPU_THREADS);
+		__atomic_store_n(&pv_vcpu_tids[slot], syscall(SYS_gettid), __ATOMIC_RELEASE);
+		pv_thread_known = true;
 	}
-	vmf_this_vcpu = vcpu;
+	pv_this_vcpu = vcpu;
 	vcpu_run(vcpu);
-	vmf_this_vcpu = NULL;
+	pv_this_vcpu = NULL;
 }
 
 struct vcpu_thread {
@@ -114,7 +130,7 @@ static inline void *vcpu_thread_fn(void *arg)
 	TEST_ASSERT(!pthread_getcpuclockid(pthread_self(), &t->clock),
 		    "pthread_getcpuclockid");
 	__atomic_store_n(&t->tid, syscall(SYS_gettid), __ATOMIC_RELEASE);
-	vmf_vcpu_run(t->vcpu);
+	pv_vcpu_run(t->vcpu);
 	switch (get_ucall(t->vcpu, &uc)) {
 	case UCALL_DONE:
 		break;
@@ -128,15 +144,32 @@ static inline void *vcpu_thread_fn(void *arg)
 	return NULL;
 }
 
-/* A thread for the vCPU, SCHED_OTHER and pinned to cpu. */
+/*
+ * A thread for the vCPU, pinned to cpu if cpu >= 0, and SCHED_OTHER even
+ * when the caller is not: a test that samples from a SCHED_FIFO main
+ * thread gives each vCPU thread its policy itself.
+ */
 static inline void vcpu_thread_start(struct vcpu_thread *t, struct kvm_vcpu *vcpu, int cpu)
 {
+	struct sched_param other = {};
+	pthread_attr_t attr;
+	cpu_set_t mask;
 	int ret;
 
 	t->vcpu = vcpu;
 	t->tid = 0;
-	ret = vmf_thread_create(&t->thread, cpu, vcpu_thread_fn, t);
-	TEST_ASSERT(!ret, "starting the thread of vCPU %u: %s", vcpu->id, strerror(-ret));
+	CPU_ZERO(&mask);
+	if (cpu >= 0)
+		CPU_SET(cpu, &mask);
+	ret = pthread_attr_init(&attr) ||
+	      pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED) ||
+	      pthread_attr_setschedpolicy(&attr, SCHED_OTHER) ||
+	      pthread_attr_setschedparam(&attr, &other) ||
+	      (cpu >= 0 && pthread_attr_setaffinity_np(&attr, sizeof(mask), &mask));
+	TEST_ASSERT(!ret, "thread attributes for vCPU %u", vcpu->id);
+	ret = pthread_create(&t->thread, &attr, vcpu_thread_fn, t);
+	TEST_ASSERT(!ret, "starting the thread of vCPU %u: %s", vcpu->id, strerror(ret));
+	pthread_attr_destroy(&attr);
 }
 
 static inline int vcpu_thread_started(struct vcpu_thread *t)
@@ -179,7 +212,7 @@ static inline uint64_t read_vcpu_stat(struct kvm_vcpu *vcpu, const char *name)
 }
 
 /* A vCPU's APIC ID; its APIC is in xAPIC mode, with the ID in bits 31:24. */
-static inline uint32_t vmf_vcpu_apic_id(struct kvm_vcpu *vcpu)
+static inline uint32_t pv_vcpu_apic_id(struct kvm_vcpu *vcpu)
 {
 	struct kvm_lapic_state lapic;
 
@@ -187,4 +220,4 @@ static inline uint32_t vmf_vcpu_apic_id(struct kvm_vcpu *vcpu)
 	return GET_APIC_ID_FIELD(*(uint32_t *)&lapic.regs[APIC_ID]);
 }
 
-#endif /* VMF_VCPU_H */
+#endif /* PV_VCPU_H */

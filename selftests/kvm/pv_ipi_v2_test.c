@@ -40,9 +40,10 @@
  * SCHED_OTHER a successful yield_to() need not run its target, so that
  * check is skipped there.
  */
+#include <sys/wait.h>
 #include <linux/sched.h>
 
-#include "vmf_pv_ipi.h"
+#include "pv_ipi_v2.h"
 
 #define NR_VCPUS		7
 #define NR_RECEIVERS		(NR_VCPUS - 1)
@@ -393,14 +394,20 @@ static int set_vm_class(pid_t tid, bool vm)
 	return sched_setscheduler(tid, vm ? SCHED_VMF : SCHED_OTHER, &sp) ? -errno : 0;
 }
 
-static int vm_class_probe(void *arg)
-{
-	return -set_vm_class(0, true);
-}
-
+/* Can a task become SCHED_VMF vm? Asked in a child, which then exits. */
 static bool have_vmf(void)
 {
-	return !geteuid() && !vmf_run_child(vm_class_probe, NULL);
+	int status;
+	pid_t pid;
+
+	if (geteuid())
+		return false;
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid)
+		_exit(!!set_vm_class(0, true));
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
+	return WIFEXITED(status) && !WEXITSTATUS(status);
 }
 #else
 static int set_vm_class(pid_t tid, bool vm)
@@ -441,6 +448,7 @@ static void test_yield(bool vmf)
 	static const uint32_t ids[] = { 0, 1 };
 	uint64_t deadline, *spins_hva;
 	struct yield_phase ctl, yld;
+	cpu_set_t allowed;
 	struct pv_vm y;
 	struct ucall uc;
 	int ret;
@@ -448,12 +456,12 @@ static void test_yield(bool vmf)
 	pv_vm_create(&y, ids, 2, yield_code, yield_code);
 	spins_hva = addr_gva2hva(y.vm, (vm_vaddr_t)&spins);
 	vcpu_thread_start(&y.thread[1], y.vcpu[1], YIELD_CPU);
-	ret = vmf_pin(0, YIELD_CPU);
-	TEST_ASSERT(!ret, "pinning the main thread: %s", strerror(-ret));
-	deadline = vmf_now_ns() + PV_WAIT_NS;
+	TEST_ASSERT(!sched_getaffinity(0, sizeof(allowed), &allowed), "sched_getaffinity");
+	kvm_pin_this_task_to_pcpu(YIELD_CPU);
+	deadline = pv_now_ns() + PV_WAIT_NS;
 	while (!vcpu_thread_started(&y.thread[1]) || !READ_ONCE(*spins_hva)) {
-		TEST_ASSERT(vmf_now_ns() < deadline, "vCPU 1 did not start spinning");
-		vmf_sleep_ns(VMF_NSEC_PER_MSEC);
+		TEST_ASSERT(pv_now_ns() < deadline, "vCPU 1 did not start spinning");
+		usleep(1000);
 	}
 	if (vmf) {
 		ret = set_vm_class(y.thread[1].tid, true);
@@ -472,7 +480,7 @@ static void test_yield(bool vmf)
 	pthread_join(y.thread[1].thread, NULL);
 	if (vmf)
 		set_vm_class(0, false);
-	vmf_pin(0, -1);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(allowed), &allowed), "sched_setaffinity");
 	pv_vm_free(&y);
 
 	ksft_test_result(ctl.ok && !ctl.d.v[PV_YIELD_ATTEMPTED] && !ctl.d.v[PV_YIELD_SUCCESSFUL],
@@ -499,7 +507,7 @@ int main(void)
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MAX_VCPU_ID));
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_KVM_PV_IPI_V2));
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_KVM_PV_SEND_IPI));
-	vmf_require_cpus(2);
+	pv_require_cpus(2);
 	vmf = have_vmf();
 	ksft_set_plan(16);
 

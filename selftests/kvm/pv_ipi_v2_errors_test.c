@@ -37,7 +37,7 @@
  * bit 19 cleared (-KVM_ENOSYS) and set (the control: the call works), and
  * a VM without an in-kernel LAPIC, where the ABI wants -KVM_EOPNOTSUPP.
  */
-#include "vmf_pv_errors.h"
+#include "pv_errors.h"
 
 #define VEC_FENCE	16
 #define VEC_VALID	0x20	/* the valid calls: 0x20 + their number */
@@ -69,7 +69,7 @@ static void sender_code(uint64_t idx)
 /* Host side. */
 
 /*
- * The table is vmf_pv_errors.h's; a call's effect is the vector it
+ * The table is pv_errors.h's; a call's effect is the vector it
  * delivers if valid, NMI_VECTOR, or 0.
  */
 static int nr_valid;

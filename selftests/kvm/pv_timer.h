@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the MSR_KVM_PV_TIMER selftests share (vmf_pv_timer.c,
- * vmf_pv_timer_errors.c, vmf_pv_timer_state.c): the CPUID bit, the LVTT in
+ * What the MSR_KVM_PV_TIMER selftests share (pv_timer_test.c,
+ * pv_timer_errors_test.c, pv_timer_state_test.c): the CPUID bit, the LVTT in
  * TSC-deadline mode on one vector, a handler that counts the timer's
  * interrupts and records the TSC of the last one, the guest side of the
  * ABI's programming rule, and the wait for an interrupt.
  *
  * Interrupts are taken only in pv_safe_halt() and pv_take_pending()
- * (vmf_pv_ipi.h explains why: the red zone).
+ * (pv_ipi_v2.h explains why: the red zone).
  */
-#ifndef VMF_PV_TIMER_H
-#define VMF_PV_TIMER_H
+#ifndef PV_TIMER_H
+#define PV_TIMER_H
 
-#include "vmf_pv_ipi.h"		/* pv_safe_halt(), pv_take_pending(), pv_param_set() */
+#include "pv_ipi_v2.h"		/* pv_safe_halt(), pv_take_pending(), pv_param_set() */
 
 #define X86_FEATURE_KVM_PV_TIMER \
 	KVM_X86_CPU_FEATURE(KVM_CPUID_FEATURES, 0, EAX, KVM_FEATURE_PV_TIMER)
@@ -115,4 +115,4 @@ static inline uint64_t pvt_vcpu_setup(struct kvm_vcpu *vcpu)
 	return tsc_khz;
 }
 
-#endif /* VMF_PV_TIMER_H */
+#endif /* PV_TIMER_H */

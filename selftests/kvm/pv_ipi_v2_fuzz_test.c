@@ -25,12 +25,12 @@
  * not: whatever a failed call delivered shows. No IRR or ISR bit may be
  * left.
  *
- * The engine (PRNG, sets, their model, the loop) is vmf_pv_fuzz.h's; the
+ * The engine (PRNG, sets, their model, the loop) is pv_fuzz.h's; the
  * seed is printed, -s SEED replays a run, -n N sets the number of calls.
  * ITERATIONS calls took 3 s in the test VM under TCG, where an exit costs
  * some 75 us, and 30 s on its debug kernel.
  */
-#include "vmf_pv_fuzz.h"
+#include "pv_fuzz.h"
 
 #define NR_VCPUS	5
 #define ITERATIONS	20000
@@ -180,13 +180,13 @@ int main(int argc, char *argv[])
 	ksft_print_msg("the valid calls sent %lu IPIs\n",
 		       *(uint64_t *)addr_gva2hva(p.vm, (vm_vaddr_t)&nr_sent));
 
-	deadline = vmf_now_ns() + PV_WAIT_NS;
+	deadline = pv_now_ns() + PV_WAIT_NS;
 	for (i = 1; i < p.nr; i++) {
 		while (!READ_ONCE(p.hs->rcvd[i][PV_VEC_STOP])) {
-			TEST_ASSERT(vmf_now_ns() < deadline,
+			TEST_ASSERT(pv_now_ns() < deadline,
 				    "the receiver at APIC ID %lu does not take interrupts",
 				    p.hs->apic_id[i]);
-			vmf_sleep_ns(VMF_NSEC_PER_MSEC);
+			usleep(1000);
 		}
 		pthread_join(p.thread[i].thread, NULL);
 	}

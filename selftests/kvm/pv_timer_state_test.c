@@ -52,7 +52,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmf_pv_timer.h"
+#include "pv_timer.h"
 
 #define ST_MARGIN_US		50000	/* M, first try; x4 per race */
 #define ST_TRIES		4
@@ -353,7 +353,7 @@ int main(int argc, char *argv[])
 	ksft_print_header();
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_TSC_DEADLINE_TIMER));
 	TEST_REQUIRE(pv_feature_supported_now(KVM_FEATURE_PV_TIMER));
-	/* Without a master clock, KVM itself fires deadlines early (vmf_pv_timer.c). */
+	/* Without a master clock, KVM itself fires deadlines early (pv_timer_test.c). */
 	TEST_REQUIRE(sys_clocksource_is_based_on_tsc());
 	ksft_set_plan(1 + nr_runs);
 	if (st_break_pv || st_break_deadline || st_break_ram)

@@ -5,7 +5,7 @@
  * nothing.
  *
  * A VM with the sender at APIC ID 0 and workers at 1, 64, 191 and 1000,
- * which halt and, each time they wake, read T0 once (vmf_pv_tlb.h). The
+ * which halt and, each time they wake, read T0 once (pv_tlb_v2.h). The
  * sender makes ITERATIONS calls with random a0-a3: a0 a flush of 1 or 64
  * pages or a few, of each stride, stride 3 (reserved) too, from T0 or a
  * page below it (so that the range covers T0), next to T0, anywhere in
@@ -14,12 +14,12 @@
  * top of the address space (ranges that wrap), canonical only with 5-level
  * paging, or anywhere; or ALL, alone or with an address, a page count or
  * a stride; FREED_TABLES and GLOBAL at random; and now and then a random
- * a0. The vCPU sets are vmf_pv_fuzz.h's, in registers or in memory, with
+ * a0. The vCPU sets are pv_fuzz.h's, in registers or in memory, with
  * sizes that lie, misaligned, unmapped. Before each call the sender works
  * out what the ABI allows: a0 is modelled page by page (every page the
  * range names is canonical for the caller, and none lies past 2^64),
  * where the host checks the first and last page; the set by
- * vmf_pv_fuzz.h. The call must return what the model says.
+ * pv_fuzz.h. The call must return what the model says.
  *
  * The calls come in windows of WINDOW. At the start of each the sender
  * swaps T0 and T1; at its end it wakes the workers with KVM_HC_SEND_IPI,
@@ -41,15 +41,15 @@
  * at the end, each worker has taken each fence once and has no interrupt
  * left in IRR or ISR.
  *
- * The engine is vmf_pv_fuzz.h's: the seed is printed, -s SEED replays a
+ * The engine is pv_fuzz.h's: the seed is printed, -s SEED replays a
  * run, -n N sets the number of calls. ITERATIONS calls took 3 s in the
  * test VM under TCG, 625 windows included. The guest is in 64-bit mode, so a
  * 32-bit caller's limits (a range past 4G, windows of 64 IDs) are not
- * fuzzed; vmf_pv_tlb_errors.c has the errors that need the host's
+ * fuzzed; pv_tlb_v2_errors_test.c has the errors that need the host's
  * settings (-KVM_ENOSYS, -KVM_EOPNOTSUPP).
  */
-#include "vmf_pv_fuzz.h"
-#include "vmf_pv_tlb.h"
+#include "pv_fuzz.h"
+#include "pv_tlb_v2.h"
 
 #define NR_VCPUS	5
 #define WORKERS		(BIT_ULL(NR_VCPUS) - 2)		/* vCPUs 1 and up */
@@ -396,7 +396,7 @@ int main(int argc, char *argv[])
 	ksft_print_header();
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_KVM_PV_TLB_FLUSH_V2));
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_KVM_PV_SEND_IPI));
-	vmf_require_cpus(2);
+	pv_require_cpus(2);
 	tdp = kvm_is_tdp_enabled();
 	ksft_set_plan(5);
 	fuzz_print_seed(&args);

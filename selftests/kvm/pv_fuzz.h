@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The engine of the v2 hypercall fuzzers (vmf_pv_ipi_fuzz.c,
- * vmf_pv_tlb_fuzz.c), on top of vmf_pv_ipi.h's VM: a seeded PRNG; random
+ * The engine of the v2 hypercall fuzzers (pv_ipi_v2_fuzz_test.c,
+ * pv_tlb_v2_fuzz_test.c), on top of pv_ipi_v2.h's VM: a seeded PRNG; random
  * vCPU sets in a1-a3, in registers or in a memslot of their own (written
  * by the sender with random contents and sizes, straddling the memslot's
  * ends, misaligned, in the hole after it and anywhere in the 64-bit
@@ -15,15 +15,15 @@
  * caller included. The guest is in 64-bit mode: the truncation that a
  * 32-bit caller's arguments undergo is not modelled.
  *
- * The seed is printed; -s SEED (or VMF_FUZZ_SEED) replays a run, -n N (or
- * VMF_FUZZ_ITERATIONS) sets the number of calls.
+ * The seed is printed; -s SEED (or PV_FUZZ_SEED) replays a run, -n N (or
+ * PV_FUZZ_ITERATIONS) sets the number of calls.
  */
-#ifndef VMF_PV_FUZZ_H
-#define VMF_PV_FUZZ_H
+#ifndef PV_FUZZ_H
+#define PV_FUZZ_H
 
 #include <getopt.h>
 
-#include "vmf_pv_ipi.h"
+#include "pv_ipi_v2.h"
 
 #define FUZZ_MAX_MISMATCHES	8
 #define FUZZ_RGN_GPA		0x40000000ULL
@@ -423,12 +423,12 @@ static inline struct fuzz_args fuzz_parse_args(int argc, char *argv[], uint64_t 
 	struct timespec ts;
 	int opt;
 
-	if (getenv("VMF_FUZZ_SEED")) {
-		args.seed = fuzz_parse("seed", getenv("VMF_FUZZ_SEED"));
+	if (getenv("PV_FUZZ_SEED")) {
+		args.seed = fuzz_parse("seed", getenv("PV_FUZZ_SEED"));
 		have_seed = true;
 	}
-	if (getenv("VMF_FUZZ_ITERATIONS"))
-		args.iterations = fuzz_parse("iterations", getenv("VMF_FUZZ_ITERATIONS"));
+	if (getenv("PV_FUZZ_ITERATIONS"))
+		args.iterations = fuzz_parse("iterations", getenv("PV_FUZZ_ITERATIONS"));
 	while ((opt = getopt(argc, argv, "s:n:")) != -1) {
 		switch (opt) {
 		case 's':
@@ -444,7 +444,7 @@ static inline struct fuzz_args fuzz_parse_args(int argc, char *argv[], uint64_t 
 	}
 	if (!have_seed) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		args.seed = ts.tv_sec * VMF_NSEC_PER_SEC + ts.tv_nsec;
+		args.seed = ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 		args.seed ^= (uint64_t)getpid() << 40;
 	}
 	return args;
@@ -532,7 +532,7 @@ static inline void fuzz_host_run(struct pv_vm *p, struct fuzz_shared *hfz,
 	if (ops->ready)
 		ops->ready(p);
 	before = pv_stat_read(&p->stats[0], PV_HYPERCALLS);
-	start_ns = vmf_now_ns();
+	start_ns = pv_now_ns();
 	for (;;) {
 		if (ops->before)
 			ops->before(p);
@@ -545,8 +545,8 @@ static inline void fuzz_host_run(struct pv_vm *p, struct fuzz_shared *hfz,
 			ops->after(p, uc.args[2], uc.args[3]);
 	}
 	ksft_print_msg(
-		       "%lu calls in %lu windows, %llu ms: %lu valid (%lu sparse), %lu -KVM_EINVAL, %lu -KVM_EFAULT\n",
-		       hfz->iterations, windows, (vmf_now_ns() - start_ns) / VMF_NSEC_PER_MSEC,
+		       "%lu calls in %lu windows, %lu ms: %lu valid (%lu sparse), %lu -KVM_EINVAL, %lu -KVM_EFAULT\n",
+		       hfz->iterations, windows, (pv_now_ns() - start_ns) / NSEC_PER_MSEC,
 		       hfz->nr_valid, hfz->nr_valid_sparse, hfz->nr_einval, hfz->nr_efault);
 	ok = fuzz_check_mismatches(hfz);
 	made = pv_stat_read(&p->stats[0], PV_HYPERCALLS) - before;
@@ -562,4 +562,4 @@ static inline void fuzz_host_run(struct pv_vm *p, struct fuzz_shared *hfz,
 	TEST_ASSERT(pv_run_sender(p, &uc) == -1, "the sender did not finish");
 }
 
-#endif /* VMF_PV_FUZZ_H */
+#endif /* PV_FUZZ_H */

@@ -29,7 +29,7 @@
  * raced iterations fail the stage, which would otherwise check nothing.
  *
  * Interrupts are taken only in pv_safe_halt() and pv_take_pending()
- * (vmf_pv_ipi.h explains why: the red zone).
+ * (pv_ipi_v2.h explains why: the red zone).
  *
  * The host's clocksource must be its TSC, as for kvm_clock_test. Otherwise
  * KVM has no master clock: each vcpu_load() re-bases the guest's TSC on the
@@ -49,7 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmf_pv_timer.h"
+#include "pv_timer.h"
 
 #define PVT_MAX_K		16
 #define PVT_NITER		3000	/* x stages x ~8 deadlines: ~1e5 */

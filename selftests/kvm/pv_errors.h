@@ -1,22 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the error tests of the v2 hypercalls (vmf_pv_ipi_errors.c,
- * vmf_pv_tlb_errors.c) share, on top of vmf_pv_ipi.h's VM: the sender at
+ * What the error tests of the v2 hypercalls (pv_ipi_v2_errors_test.c,
+ * pv_tlb_v2_errors_test.c) share, on top of pv_ipi_v2.h's VM: the sender at
  * APIC ID 0 and two targets at 1 and 100 (banks 0 and 1); a table of calls
  * that the host writes into the guest before the sender runs, with a name
  * and an expected return for each; the vCPU sets the calls read, in a
  * memslot of their own and at the ends of more memslots; the kvm module
  * parameter that turns the hypercall and its CPUID bit off; the sender
  * under KVM_CAP_ENFORCE_PV_FEATURE_CPUID; and a VM without an in-kernel
- * LAPIC, in which the MSR tests (vmf_pv_timer_errors.c) can also take a
+ * LAPIC, in which the MSR tests (pv_timer_errors_test.c) can also take a
  * #GP with the library's *_safe() accessors.
  */
-#ifndef VMF_PV_ERRORS_H
-#define VMF_PV_ERRORS_H
+#ifndef PV_ERRORS_H
+#define PV_ERRORS_H
 
 #include <stdarg.h>
 
-#include "vmf_pv_ipi.h"
+#include "pv_ipi_v2.h"
 
 #define ERRS_NR_VCPUS		3
 #define ERRS_MAX_CASES		160
@@ -200,7 +200,7 @@ static const char *errs_param, *errs_param_name;
 /* Read the parameter at path into val; can the test write it? */
 static inline bool errs_param_probe(const char *path, char *val, size_t size)
 {
-	int ret = vmf_read_file(path, val, size);
+	int ret = pv_param_read(path, val, size);
 
 	if (ret)
 		ksft_exit_fail_msg("reading %s: %s\n", path, strerror(-ret));
@@ -293,7 +293,7 @@ static inline void errs_test_no_lapic(void *guest_code, int64_t stage, const cha
 	sync_global_to_guest(vm, errs_nolapic_set_gpa);
 
 	vcpu = vm_vcpu_add(vm, 0, guest_code);
-	vmf_vcpu_run(vcpu);
+	pv_vcpu_run(vcpu);
 	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "no LAPIC: unexpected exit %s",
 		    exit_reason_str(vcpu->run->exit_reason));
 	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
@@ -306,4 +306,4 @@ static inline void errs_test_no_lapic(void *guest_code, int64_t stage, const cha
 	kvm_vm_free(vm);
 }
 
-#endif /* VMF_PV_ERRORS_H */
+#endif /* PV_ERRORS_H */

@@ -20,16 +20,17 @@
  * interrupt does not push. IDT entry 17 therefore uses the stub of vector
  * 15 (reserved, never raised), and the handler counts vector 15 as 17.
  *
- * The KVM_HC_FLUSH_TLB_V2 tests (vmf_pv_tlb.h) build on the same VM, and
- * so do the error tests of both hypercalls (vmf_pv_errors.h).
+ * The KVM_HC_FLUSH_TLB_V2 tests (pv_tlb_v2.h) build on the same VM, and
+ * so do the error tests of both hypercalls (pv_errors.h).
  */
-#ifndef VMF_PV_IPI_H
-#define VMF_PV_IPI_H
+#ifndef PV_IPI_V2_H
+#define PV_IPI_V2_H
 
+#include <fcntl.h>
 #include <asm/kvm_para.h>
 #include <linux/kvm_para.h>
 
-#include "vmf_vcpu.h"
+#include "pv_vcpu.h"
 
 #define X86_FEATURE_KVM_PV_IPI_V2 \
 	KVM_X86_CPU_FEATURE(KVM_CPUID_FEATURES, 0, EAX, KVM_FEATURE_PV_IPI_V2)
@@ -41,7 +42,7 @@
 #define PV_VEC_STOP		0xff	/* wakes the receivers to leave */
 #define PV_SET_MAX_SIZE		(sizeof(struct kvm_pv_vcpu_set) + 8 * KVM_PV_VCPU_SET_BANKS)
 #define PV_PARAM		"/sys/module/kvm/parameters/pv_ipi_v2"
-#define PV_WAIT_NS		(20 * VMF_NSEC_PER_SEC)
+#define PV_WAIT_NS		(20 * NSEC_PER_SEC)
 #define PV_PAGE_SIZE		4096
 #define PV_APIC_ISR		0x100	/* not in the library's apic.h */
 #define PV_NOLAPIC_PAGES	1024
@@ -488,15 +489,15 @@ static inline void pv_start_receivers(struct pv_vm *p)
 
 static inline void pv_wait_ready(struct pv_vm *p)
 {
-	uint64_t deadline = vmf_now_ns() + PV_WAIT_NS;
+	uint64_t deadline = pv_now_ns() + PV_WAIT_NS;
 	int i;
 
 	for (i = 1; i < p->nr; i++) {
 		while (!READ_ONCE(p->hs->ready[i])) {
-			TEST_ASSERT(vmf_now_ns() < deadline,
+			TEST_ASSERT(pv_now_ns() < deadline,
 				    "the receiver at APIC ID %lu did not start",
 				    p->hs->apic_id[i]);
-			vmf_sleep_ns(VMF_NSEC_PER_MSEC);
+			usleep(1000);
 		}
 	}
 }
@@ -509,7 +510,7 @@ static inline int64_t pv_run_sender(struct pv_vm *p, struct ucall *uc)
 {
 	struct kvm_vcpu *vcpu = p->vcpu[0];
 
-	vmf_vcpu_run(vcpu);
+	pv_vcpu_run(vcpu);
 	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "sender: unexpected exit %s",
 		    exit_reason_str(vcpu->run->exit_reason));
 	switch (get_ucall(vcpu, uc)) {
@@ -572,7 +573,7 @@ static inline bool pv_check_calls(const char *what, struct ucall *uc, uint64_t c
  */
 static inline bool pv_wait_rcvd(struct pv_vm *p, const char *what)
 {
-	uint64_t deadline = vmf_now_ns() + PV_WAIT_NS, got;
+	uint64_t deadline = pv_now_ns() + PV_WAIT_NS, got;
 	int i, v, bad = 0;
 	bool missing;
 
@@ -582,8 +583,8 @@ static inline bool pv_wait_rcvd(struct pv_vm *p, const char *what)
 			for (v = 0; v < PV_NR_VECTORS; v++)
 				missing |= READ_ONCE(p->hs->rcvd[i][v]) < p->expect[i][v];
 		if (missing)
-			vmf_sleep_ns(100 * VMF_NSEC_PER_USEC);
-	} while (missing && vmf_now_ns() < deadline);
+			usleep(100);
+	} while (missing && pv_now_ns() < deadline);
 
 	for (i = 0; i < p->nr; i++) {
 		for (v = 0; v < PV_NR_VECTORS; v++) {
@@ -692,10 +693,40 @@ static inline bool pv_feature_supported_now(unsigned int bit)
 static const char *pv_param_path;
 static char pv_param_saved[8];
 
+/* A boolean parameter's "Y" or "N", newline dropped; 0 or -errno. */
+static inline int pv_param_read(const char *path, char *val, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, val, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	val[n] = '\0';
+	val[strcspn(val, "\n")] = '\0';
+	return 0;
+}
+
+/* Only open(), write() and close(): pv_param_restore_signal() calls it. */
+static inline int pv_param_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : n < 0 ? -errno : -EIO;
+}
+
 static inline void pv_param_restore(void)
 {
 	if (pv_param_saved[0])
-		vmf_write_file(pv_param_path, pv_param_saved);
+		pv_param_write(pv_param_path, pv_param_saved);
 }
 
 static inline void pv_param_restore_signal(int sig)
@@ -711,7 +742,7 @@ static inline int pv_param_set(const char *path, bool on)
 	int ret;
 
 	if (!pv_param_saved[0]) {
-		ret = vmf_read_file(path, pv_param_saved, sizeof(pv_param_saved));
+		ret = pv_param_read(path, pv_param_saved, sizeof(pv_param_saved));
 		if (ret)
 			return ret;
 		pv_param_path = path;
@@ -720,7 +751,7 @@ static inline int pv_param_set(const char *path, bool on)
 		signal(SIGTERM, pv_param_restore_signal);
 	}
 	TEST_ASSERT(!strcmp(path, pv_param_path), "one module parameter per test");
-	return vmf_write_file(path, on ? "Y" : "N");
+	return pv_param_write(path, on ? "Y" : "N");
 }
 
 /*
@@ -749,4 +780,4 @@ static inline struct kvm_vm *pv_vm_create_nolapic(void)
 	return vm;
 }
 
-#endif /* VMF_PV_IPI_H */
+#endif /* PV_IPI_V2_H */

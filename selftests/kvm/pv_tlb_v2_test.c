@@ -50,7 +50,7 @@
  */
 #include <asm/barrier.h>
 
-#include "vmf_pv_tlb.h"
+#include "pv_tlb_v2.h"
 
 #define NR_VCPUS	6
 #define ALL_WORKERS	(BIT_ULL(NR_VCPUS) - 2)		/* vCPUs 1-5 */
@@ -326,17 +326,17 @@ static void add_stages(void)
 /* Wait until every target has checked its pages against tok. */
 static void wait_checked(uint64_t tok, uint64_t targets)
 {
-	uint64_t deadline = vmf_now_ns() + PV_WAIT_NS;
+	uint64_t deadline = pv_now_ns() + PV_WAIT_NS;
 	int w;
 
 	for (w = 1; w < NR_VCPUS; w++) {
 		if (!(targets & BIT_ULL(w)))
 			continue;
 		while (READ_ONCE(tdh->checked[w]) != tok) {
-			TEST_ASSERT(vmf_now_ns() < deadline,
+			TEST_ASSERT(pv_now_ns() < deadline,
 				    "the worker at APIC ID %u did not check token %#lx",
 				    apic_ids[w], tok);
-			vmf_sleep_ns(50 * VMF_NSEC_PER_USEC);
+			usleep(50);
 		}
 	}
 }
@@ -516,7 +516,7 @@ int main(void)
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MAX_VCPU_ID));
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_KVM_PV_TLB_FLUSH_V2));
 	TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_KVM_PV_SEND_IPI));
-	vmf_require_cpus(2);
+	pv_require_cpus(2);
 	tdp = kvm_is_tdp_enabled();
 
 	pv_vm_create(&vm, apic_ids, NR_VCPUS, sender_code, worker_code);

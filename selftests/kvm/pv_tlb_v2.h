@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the KVM_HC_FLUSH_TLB_V2 selftests share, on top of vmf_pv_ipi.h's VM
+ * What the KVM_HC_FLUSH_TLB_V2 selftests share, on top of pv_ipi_v2.h's VM
  * of vCPUs at chosen APIC IDs (vCPU 0 the sender, the others workers): the
  * hypercall and its a0; pairs of pages whose mappings the sender swaps by
  * writing their PTEs (or PDEs) through a mapping of the table page, as in
@@ -15,10 +15,10 @@
  * The tests therefore also count, with the tlb_flush vCPU stat, what each
  * worker drained, which TCG does not hide.
  */
-#ifndef VMF_PV_TLB_H
-#define VMF_PV_TLB_H
+#ifndef PV_TLB_V2_H
+#define PV_TLB_V2_H
 
-#include "vmf_pv_ipi.h"
+#include "pv_ipi_v2.h"
 
 #define X86_FEATURE_KVM_PV_TLB_FLUSH_V2 \
 	KVM_X86_CPU_FEATURE(KVM_CPUID_FEATURES, 0, EAX, KVM_FEATURE_PV_TLB_FLUSH_V2)
@@ -189,22 +189,22 @@ static inline void pv_tlb_start_workers(struct pv_vm *p)
 	int i;
 
 	for (i = 1; i < p->nr; i++)
-		vcpu_thread_start(&p->thread[i], p->vcpu[i], (i - 1) % vmf_nr_cpus());
+		vcpu_thread_start(&p->thread[i], p->vcpu[i], (i - 1) % get_nprocs());
 }
 
 /* Wait until every worker in mask (bit i: vCPU i) is blocked in KVM_RUN. */
 static inline void pv_tlb_wait_blocked(struct pv_vm *p, uint64_t mask)
 {
-	uint64_t deadline = vmf_now_ns() + PV_WAIT_NS;
+	uint64_t deadline = pv_now_ns() + PV_WAIT_NS;
 	int i;
 
 	for (i = 1; i < p->nr; i++) {
 		if (!(mask & BIT_ULL(i)))
 			continue;
 		while (!pv_stat_read(&p->stats[i], PV_BLOCKING)) {
-			TEST_ASSERT(vmf_now_ns() < deadline,
+			TEST_ASSERT(pv_now_ns() < deadline,
 				    "the worker at APIC ID %lu did not halt", p->hs->apic_id[i]);
-			vmf_sleep_ns(100 * VMF_NSEC_PER_USEC);
+			usleep(100);
 		}
 	}
 }
@@ -213,16 +213,16 @@ static inline void pv_tlb_wait_blocked(struct pv_vm *p, uint64_t mask)
 static inline void pv_tlb_wait_woken(struct pv_vm *p, struct pv_tlb_shared *hs,
 				     const uint64_t *wakes, uint64_t mask)
 {
-	uint64_t deadline = vmf_now_ns() + PV_WAIT_NS;
+	uint64_t deadline = pv_now_ns() + PV_WAIT_NS;
 	int i;
 
 	for (i = 1; i < p->nr; i++) {
 		if (!(mask & BIT_ULL(i)))
 			continue;
 		while (READ_ONCE(hs->wakes[i]) == wakes[i]) {
-			TEST_ASSERT(vmf_now_ns() < deadline,
+			TEST_ASSERT(pv_now_ns() < deadline,
 				    "the worker at APIC ID %lu did not wake", p->hs->apic_id[i]);
-			vmf_sleep_ns(100 * VMF_NSEC_PER_USEC);
+			usleep(100);
 		}
 	}
 }
@@ -236,4 +236,4 @@ static inline void pv_tlb_flushes(struct pv_vm *p, uint64_t *v)
 		v[i] = pv_stat_read(&p->stats[i], PV_TLB_FLUSH);
 }
 
-#endif /* VMF_PV_TLB_H */
+#endif /* PV_TLB_V2_H */

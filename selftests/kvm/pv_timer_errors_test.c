@@ -63,8 +63,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "vmf_pv_errors.h"
-#include "vmf_pv_timer.h"
+#include "pv_errors.h"
+#include "pv_timer.h"
 
 #define TE_MAX_ROWS		64
 #define TE_MARGIN_US		10000	/* M, first try; x4 per race */
@@ -620,7 +620,7 @@ static void te_main(void)
 		       te_nr_rows);
 
 	for (;;) {
-		vmf_vcpu_run(vcpu);
+		pv_vcpu_run(vcpu);
 		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
 		switch (get_ucall(vcpu, &uc)) {
 		case UCALL_SYNC:
@@ -764,7 +764,7 @@ static struct ucall te_run_other(struct kvm_vcpu *vcpu)
 {
 	struct ucall uc;
 
-	vmf_vcpu_run(vcpu);
+	pv_vcpu_run(vcpu);
 	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "unexpected exit %s",
 		    exit_reason_str(vcpu->run->exit_reason));
 	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
