@@ -64,10 +64,16 @@ done
 # the patch before it.
 mapfile -t dirs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$VMF_ROOT/patches/series" |
 	awk '{ print $1 }')
+# The series whose list or files name the patch; a new patch joins the
+# series of the one before it. A patch whose subject changed is new unless
+# its series list already names its new file.
 series_of() { # patch file name
 	local d
 	for d in "${dirs[@]}"; do
-		[ -e "$VMF_ROOT/patches/$d/$1" ] && { echo "$d"; return; }
+		if [ -e "$VMF_ROOT/patches/$d/$1" ] || grep -qxF "$1" "$VMF_ROOT/patches/$d/series"; then
+			echo "$d"
+			return
+		fi
 	done
 	echo "${prev:-${dirs[0]}}"
 }

@@ -60,4 +60,30 @@ holds "a later commit that touches a completed file stops the refresh" \
 	echo "# rc $rc: $out"
 holds "and the refresh wrote nothing" \
 	'[ "$(cd "$repo/patches" && cat s/series s/*.patch | sha1sum)" = "$before" ]'
+
+# A second series whose first patch gets a new subject: it stays in its
+# series when that series' list names the new file, as a rename does.
+repo2=$TMP/repo2 tree2=$TMP/tree2
+mkdir -p "$repo2/scripts" "$repo2/patches/s" "$repo2/patches/t"
+cp "$root/scripts/refresh-patches.sh" "$root/scripts/lib.sh" "$repo2/scripts/"
+printf 's\tbase\tPATCH\nt\tbase\tPATCH\n' >"$repo2/patches/series"
+: >"$repo2/manifest"
+git init -q "$tree2"
+for subject in base "S one" "T one" "T two"; do
+	echo "$subject" >>"$tree2/README"
+	git -C "$tree2" add -A && git -C "$tree2" commit -q -m "$subject"
+	[ "$subject" = base ] && git -C "$tree2" tag vmf-base
+done
+echo S-one.patch >"$repo2/patches/s/series"
+printf 'T-one.patch\nT-two.patch\n' >"$repo2/patches/t/series"
+touch "$repo2/patches/s/S-one.patch" "$repo2/patches/t/T-one.patch" "$repo2/patches/t/T-two.patch"
+GIT_SEQUENCE_EDITOR="sed -i '2s/^pick/reword/'" GIT_EDITOR="sed -i '1s/.*/T first/'" \
+	git -C "$tree2" rebase -q -i vmf-base >/dev/null 2>&1
+sed -i 's/^T-one.patch$/T-first.patch/' "$repo2/patches/t/series"
+out=$("$repo2/scripts/refresh-patches.sh" "$tree2" 2>&1)
+rc=$?
+holds "a renamed first patch stays in its series when its list names it" \
+	'[ $rc = 0 ] && [ "$(cat "$repo2/patches/t/series")" = "$(printf "T-first.patch\nT-two.patch")" ] &&
+	 [ "$(cat "$repo2/patches/s/series")" = S-one.patch ] && [ ! -e "$repo2/patches/t/T-one.patch" ]' ||
+	echo "# rc $rc: $out"
 tap_done
