@@ -60,13 +60,11 @@ for dst in "${!owner[@]}"; do
 		die "manifest: no commit of $TREE is ${owner[$dst]}, which completes $dst"
 done
 
-# A patch stays in the series it was in; a new one joins the series of
-# the patch before it.
+# A patch stays in the series whose list or files name it; a new one
+# joins the series of the patch before it. A patch whose subject changed
+# is new unless its series list already names its new file.
 mapfile -t dirs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$VMF_ROOT/patches/series" |
 	awk '{ print $1 }')
-# The series whose list or files name the patch; a new patch joins the
-# series of the one before it. A patch whose subject changed is new unless
-# its series list already names its new file.
 series_of() { # patch file name
 	local d
 	for d in "${dirs[@]}"; do
