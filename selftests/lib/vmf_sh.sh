@@ -34,15 +34,16 @@ vmf_sh_require() {
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-# check DESCRIPTION COMMAND...: ok if the command succeeds
+# check DESCRIPTION COMMAND...: ok if the command succeeds. Both fail as
+# the check did, so that "holds ... || comment LOG" shows why.
 check() {
 	desc=$1
 	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+	if "$@"; then ok "$desc"; else not_ok "$desc"; return 1; fi
 }
 # holds DESCRIPTION EXPRESSION: ok if the shell expression is true
 holds() {
-	if eval "$2"; then ok "$1"; else not_ok "$1"; fi
+	if eval "$2"; then ok "$1"; else not_ok "$1"; return 1; fi
 }
 # Show a file's lines as TAP comments.
 comment() { sed 's/^/# /' "$@"; }
