@@ -119,6 +119,11 @@ static inline unsigned long vmf_weight(struct task_struct *p)
 	return max(scale_load_down(p->se.load.weight), 1UL);
 }
 
+/*
+ * Keys stay within a slice of a nice-19 task (under 2^33 ns) of
+ * min_vruntime and weights are under 2^17, so the sums of vmf_eligible()
+ * fit in s64 for up to 2^13 tasks per level and CPU.
+ */
 static inline s64 vmf_key(struct vmf_level *lv, struct sched_vmf_entity *se)
 {
 	return (s64)(se->vruntime - lv->min_vruntime);
@@ -413,8 +418,9 @@ static void vmf_stats_dequeue(struct rq *rq, struct task_struct *p, int flags)
 
 /*
  * A task that slept keeps its debt but gets at most half a slice of
- * credit. One that arrives from elsewhere (fork, migration, class or level
- * change) has a vruntime from another timeline: bound it on both sides.
+ * credit. One that arrives from elsewhere while runnable (fork, migration,
+ * class or level change) has a vruntime from another timeline: bound it on
+ * both sides.
  */
 static void vmf_place(struct vmf_level *lv, struct task_struct *p, int flags)
 {
@@ -544,14 +550,15 @@ static void yield_task_vmf(struct rq *rq)
 static bool yield_to_task_vmf(struct rq *rq, struct task_struct *p)
 {
 	struct sched_vmf_entity *se = vmf_se(p);
-	struct rq *p_rq = task_rq(p);	/* locked by yield_to() */
+	struct rq *p_rq = task_rq(p);
 
+	/* yield_to() holds both locks and checked that curr is ours too. */
+	lockdep_assert_rq_held(p_rq);
 	if (!se->on_rq || p == p_rq->vmf.curr)
 		return false;
 
 	p_rq->vmf.level[se->level].next = se;
-	if (rq->curr->sched_class == &vmf_sched_class)
-		yield_task_vmf(rq);
+	yield_task_vmf(rq);
 	return true;
 }
 
@@ -767,9 +774,26 @@ bool vmf_prio_less(const struct task_struct *a, const struct task_struct *b, boo
 }
 #endif
 
+/*
+ * A task that joins the class, or changes level, while it sleeps has a
+ * vruntime from another timeline, and its wakeup bounds only its credit:
+ * far ahead, it would wait until the others caught up. Start it at its
+ * new level's min_vruntime here, on the CPU it last ran on; if it wakes
+ * on another, the migration bounds it again.
+ */
+static void vmf_rejoin(struct rq *rq, struct task_struct *p)
+{
+	p->vmf.level = vmf_level_of(p);
+	p->vmf.vruntime = rq->vmf.level[p->vmf.level].min_vruntime;
+}
+
 static void switched_to_vmf(struct rq *rq, struct task_struct *p)
 {
-	if (!task_on_rq_queued(p) || rq->curr == p)
+	if (!task_on_rq_queued(p)) {
+		vmf_rejoin(rq, p);
+		return;
+	}
+	if (rq->curr == p)
 		return;
 	wakeup_preempt(rq, p, 0);
 	if (!test_tsk_need_resched(rq->curr))
@@ -778,8 +802,12 @@ static void switched_to_vmf(struct rq *rq, struct task_struct *p)
 
 static void prio_changed_vmf(struct rq *rq, struct task_struct *p, int oldprio)
 {
-	if (!task_on_rq_queued(p) || oldprio == p->prio)
+	if (oldprio == p->prio)
 		return;
+	if (!task_on_rq_queued(p)) {
+		vmf_rejoin(rq, p);
+		return;
+	}
 	if (rq->curr == p) {
 		/* Dropped to vmm while vm tasks wait: let them run. */
 		if (vmf_level_of(p) == VMF_LEVEL_VMM && rq->vmf.level[VMF_LEVEL_VM].nr_running)
