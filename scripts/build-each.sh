@@ -9,11 +9,11 @@
 #
 #   scripts/build-each.sh refs/vmf/fixes..refs/vmf/sched-vmf
 #
-# A tree and config that built once are remembered in out/export-built/,
-# so a second run, or make export after it, builds only what changed.
+# The code and config of each build that passed are remembered in
+# out/export-built/, so a second run, or make export after it, builds only
+# what changed. A commit that changes only documentation, selftests or
+# MAINTAINERS counts as built once its parent is.
 # BUILD_CONFIGS="lean" (or "lean-novmf") builds with one config only.
-# A commit that changes only documentation, selftests or MAINTAINERS
-# builds what its parent built: it is not built again once its parent is.
 
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
@@ -46,10 +46,14 @@ if ! git -C "$wt" rev-parse -q --verify HEAD >/dev/null 2>&1; then
 	$G worktree add -q --detach "$wt" vmf-base
 fi
 
-# Paths that never reach bzImage.
-outside_kernel() { # commit
-	! git -C "$wt" diff --name-only "$1^" "$1" |
-		grep -vE '^(Documentation/.*\.rst|tools/testing/.*|MAINTAINERS)$' >/dev/null
+# A record is keyed by the commit's tree less the paths that never reach
+# bzImage: a commit that changes only documentation, selftests or
+# MAINTAINERS has its parent's key, and so has the same code under the
+# identity that make export writes into MAINTAINERS.
+outside='^(Documentation/.*\.rst|tools/testing/.*|MAINTAINERS)$'
+code_key() { # commit or tree
+	git -C "$wt" ls-tree -r "$1" | awk -F'\t' -v re="$outside" '$2 !~ re' |
+		sha1sum | cut -c1-40
 }
 
 stamp_of() { # commit config
@@ -58,10 +62,10 @@ stamp_of() { # commit config
 	cp "$OUT/build-$2/.config" "$dir/.config"
 	git -C "$wt" checkout -q --detach "$1"
 	make -s -C "$wt" O="$dir" olddefconfig >/dev/null
-	echo "$stamps/$(git -C "$wt" rev-parse "$1^{tree}")-$(sha1sum <"$dir/.config" | cut -c1-16)"
+	echo "$stamps/$(code_key "$1")-$(sha1sum <"$dir/.config" | cut -c1-16)"
 }
 
-built=0 reused=0 inherited=0
+built=0 reused=0
 for range in "$@"; do
 	total=$($G rev-list --count "$range")
 	n=0
@@ -72,12 +76,6 @@ for range in "$@"; do
 			sum=$(stamp_of "$c" "$cfg")
 			if [ -e "$sum" ]; then
 				reused=$((reused + 1))
-				continue
-			fi
-			if outside_kernel "$c" && [ -e "$(stamp_of "$c^" "$cfg")" ]; then
-				log "$n/$total ($cfg): only documentation and tests, as its parent: $subject"
-				touch "$sum"
-				inherited=$((inherited + 1))
 				continue
 			fi
 			git -C "$wt" checkout -q --detach "$c"
@@ -96,4 +94,4 @@ for range in "$@"; do
 		done
 	done
 done
-log "patch by patch: $built builds, $reused built before, $inherited documentation or tests only"
+log "patch by patch: $built builds, $reused built before or only documentation and tests"
