@@ -51,18 +51,18 @@ fi
 # MAINTAINERS has its parent's key, and so has the same code under the
 # identity that make export writes into MAINTAINERS.
 outside='^(Documentation/.*\.rst|tools/testing/.*|MAINTAINERS)$'
-code_key() { # commit or tree
+code_key() { # commit
 	git -C "$wt" ls-tree -r "$1" | awk -F'\t' -v re="$outside" '$2 !~ re' |
 		sha1sum | cut -c1-40
 }
 
-stamp_of() { # commit config
-	local dir=$xp/build-$2
+stamp_of() { # commit code-key config
+	local dir=$xp/build-$3
 	mkdir -p "$dir"
-	cp "$OUT/build-$2/.config" "$dir/.config"
+	cp "$OUT/build-$3/.config" "$dir/.config"
 	git -C "$wt" checkout -q --detach "$1"
 	make -s -C "$wt" O="$dir" olddefconfig >/dev/null
-	echo "$stamps/$(code_key "$1")-$(sha1sum <"$dir/.config" | cut -c1-16)"
+	echo "$stamps/$2-$(sha1sum <"$dir/.config" | cut -c1-16)"
 }
 
 built=0 reused=0
@@ -72,8 +72,9 @@ for range in "$@"; do
 	for c in $($G rev-list --reverse "$range"); do
 		n=$((n + 1))
 		subject=$($G log -1 --format=%s "$c")
+		key=$(code_key "$c")
 		for cfg in "${CONFIGS[@]}"; do
-			sum=$(stamp_of "$c" "$cfg")
+			sum=$(stamp_of "$c" "$key" "$cfg")
 			if [ -e "$sum" ]; then
 				reused=$((reused + 1))
 				continue
